@@ -490,7 +490,8 @@ class ProjectIndex:
         if name in module.functions:
             return FunctionRef(module.functions[name])
         if name in module.classes:
-            return ClassRef(module.classes[name])
+            rebound = self._class_rebound(module, name, depth, within)
+            return rebound if rebound is not None else ClassRef(module.classes[name])
         if name in module.assigns:
             found = self._first(module.assigns[name], module, None, depth, within)
             if found is None and name in module.imports and all(
@@ -505,6 +506,36 @@ class ProjectIndex:
         if name in module.imports:
             return self.resolve_qualname(module.imports[name], module)
         return self._star_imported(module, name)
+
+    def _class_rebound(self, module: ModuleInfo, name: str, depth: int,
+                       within: cst.CSTNode | None) -> LibraryObject | None:
+        """The session factory a class of `module` is rebound to by a later top-level
+        assignment (`class Session(_Session): ...` then `Session =
+        sessionmaker(class_=Session)`): after the import, the module's `Session` is
+        the factory, and a call of it makes a session that checks out a connection.
+        None when the last top-level binding of `name` is not such a plain assignment
+        (a `def` or `class` after it, a binding inside an `if` or `try` is not
+        ordered here), when `within` is part of the assigned value (`class_=Session`
+        there is still the class), or when the value is not a session factory."""
+        if name not in module.assigns:
+            return None
+        last: cst.BaseExpression | None = None
+        for st in module.tree.body:
+            if isinstance(st, (cst.ClassDef, cst.FunctionDef)) and st.name.value == name:
+                last = None
+            elif isinstance(st, cst.SimpleStatementLine):
+                for small in st.body:
+                    if isinstance(small, cst.Assign) and any(
+                            isinstance(t.target, cst.Name) and t.target.value == name
+                            for t in small.targets):
+                        last = small.value
+        if last is None or self._within(last, within):
+            return None
+        value = self.evaluate(last, module, None, depth + 1)
+        if isinstance(value, LibraryObject) and value.type.call_kind is not None \
+                and CONNECTION_KINDS[value.type.call_kind].is_session:
+            return value
+        return None
 
     def missing_import(self, module: ModuleInfo) -> str | None:
         """A name that a top-level `from pkg.mod import name` of `module` (not inside

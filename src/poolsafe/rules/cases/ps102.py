@@ -7551,3 +7551,86 @@ def copy_rows(ids):
 """, note=("a session bound to the scoped session's own connection "
            "(`db.session.connection()`): it checks nothing out; the scoped session ends it")),
 ]
+
+# A project session class rebound at the top level to the session factory made from
+# it (`class Session(BaseSession): ...` then `Session = sessionmaker(class_=Session)`),
+# bound to an engine only later with `Session.configure(bind=...)`: after the import,
+# `Session` is the factory, and `Session()` checks out a connection like any other.
+_REBOUND_FACTORY = """
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session as BaseSession
+from sqlalchemy.orm import sessionmaker
+
+
+class Session(BaseSession):
+    def add(self, instance, _warn=True):
+        raise TypeError("use the model's save()")
+
+
+Session = {rebound}
+
+
+def init_db(url):
+    Session.configure(bind=create_engine(url))
+"""
+_REBOUND_USER = """
+import functools
+
+from app.db import Session
+from app.models import Token
+
+
+def authenticated(handler):
+    @functools.wraps(handler)
+    def wrapper(request, *args, **kwargs):
+{body}
+        return handler(request, *args, **kwargs)
+    return wrapper
+"""
+_REBOUND_MODELS = {"app/models.py": "class Token:\n    pass\n"}
+
+INVALID += [
+    Case(_REBOUND_USER.format(body=(
+        "        session = Session()  # expect: PS102\n"
+        "        token = session.query(Token).filter_by(key=request.token).first()\n"
+        "        if token is None:\n"
+        "            raise PermissionError(request.token)")),
+         files={"app/db.py": _REBOUND_FACTORY.format(rebound="sessionmaker(class_=Session)"),
+                **_REBOUND_MODELS}, path="app/auth.py",
+         note=("`Session` is a project class rebound below it to `sessionmaker(class_="
+               "Session)` and bound later by `Session.configure(bind=...)`: the "
+               "decorator's session is never closed")),
+    Case(_REBOUND_USER.format(body=(
+        "        session = Session()  # expect: PS102\n"
+        "        token = session.query(Token).filter_by(key=request.token).first()\n"
+        "        session.close()\n"
+        "        if token is None:\n"
+        "            raise PermissionError(request.token)")),
+         files={"app/db.py": _REBOUND_FACTORY.format(
+             rebound="sessionmaker(class_=Session, expire_on_commit=False)"),
+                **_REBOUND_MODELS}, path="app/auth.py",
+         note=("the same rebound factory: a failed query skips the close")),
+]
+
+VALID += [
+    Case(_REBOUND_USER.format(body=(
+        "        with Session() as session:\n"
+        "            token = session.query(Token).filter_by(key=request.token).first()\n"
+        "        if token is None:\n"
+        "            raise PermissionError(request.token)")),
+         files={"app/db.py": _REBOUND_FACTORY.format(rebound="sessionmaker(class_=Session)"),
+                **_REBOUND_MODELS}, path="app/auth.py",
+         note="the rebound factory's session in a `with` block: closed on every path"),
+    Case(_REBOUND_USER.format(body=(
+        "        session = Session()\n"
+        "        token = session.query(Token).filter_by(key=request.token).first()\n"
+        "        if token is None:\n"
+        "            raise PermissionError(request.token)")),
+         files={"app/db.py": "from app.registry import register_model\n"
+                + _REBOUND_FACTORY.format(rebound="register_model(Session)"),
+                "app/registry.py": "def register_model(cls):\n    return cls\n",
+                **_REBOUND_MODELS}, path="app/auth.py",
+         note=("look-alike kept silent: the class is rebound to what a project function "
+               "returns, not to a session factory; `Session()` with no bind stays a "
+               "session bound to nothing")),
+]
