@@ -4178,7 +4178,8 @@ INVALID += [
 ]
 VALID += [
     Case(_SUBMITTED_MANY.format(wait=(
-        "        futures = [executor.submit(render, {\"id\": doc_id, \"n\": n}) for n in range(2)]\n"
+        "        futures = [executor.submit(render, {\"id\": doc_id, \"n\": n})\n"
+        "                   for n in range(2)]\n"
         "        done, _ = wait(futures)\n"
         "        summary = [f.result() for f in done]")),
          path="app/summaries.py",
