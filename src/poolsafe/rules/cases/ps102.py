@@ -7634,3 +7634,59 @@ VALID += [
                "returns, not to a session factory; `Session()` with no bind stays a "
                "session bound to nothing")),
 ]
+
+# A one-shot script's direct connection made in a function nested in a method of the
+# class `main()` builds under `if __name__ == "__main__":`: the method is one-shot
+# (every call of it is), and so is the nested function when the method's body calls
+# it once, outside loops: the process exit frees what an early return leaves. Called
+# once per item (`all(check_one(h) for h in hosts)`, a comprehension is a loop), each
+# item may leave one more connection open for the rest of the run: still reported.
+_ONE_SHOT_NESTED = """
+import sys
+
+import psycopg2
+
+
+class Upgrade:
+    def __init__(self, hosts):
+        self.hosts = hosts
+        self.cursors = {{}}
+
+    def check_replicas(self):
+        def check_one(host):
+            conn = psycopg2.connect(host=host, dbname="postgres"){mark}
+            conn.autocommit = True
+            cur = conn.cursor()
+            cur.execute("SELECT pg_is_in_recovery()")
+            if not cur.fetchone()[0]:
+                return False
+            self.cursors[host] = cur
+            return True
+
+        return {call}
+
+    def run(self):
+        return self.check_replicas()
+
+
+def main():
+    return 0 if Upgrade(sys.argv[1:]).run() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+"""
+VALID += [
+    Case(_ONE_SHOT_NESTED.format(mark="", call="check_one(self.hosts[0])"),
+         path="upgrade.py",
+         note=("one-shot: the nested function runs once in a script's run (pinned: "
+               "silent at main too)")),
+]
+INVALID += [
+    Case(_ONE_SHOT_NESTED.format(mark="  # expect: PS102",
+                                 call="all(check_one(h) for h in self.hosts)"),
+         path="upgrade.py",
+         note=("decision kept (round 36): one connection per host, each left open by the "
+               "early return for the rest of the run; a loop in one-shot code is not "
+               "one-shot (pinned: reported at main too)")),
+]
