@@ -596,6 +596,9 @@ NOT_SAFE: dict[str, tuple[str, bool]] = {
     # would also undo `conn.execute("commit")` run before the `try` (marked unfixable)
     "PS103-invalid-188": ("`conn.rollback()` in the handler also undoes "
                           "`conn.execute(\"commit\")`", True),
+    # round 36 (prec79): the psycopg2 method of a class whose other method opens the same
+    # attribute with PyMySQL: a savepoint per iteration, as for the loops above
+    "PS103-invalid-191": SAVEPOINT, "PS103-invalid-192": SAVEPOINT,
 }
 COUNTS: Counter[str] = Counter()
 

@@ -490,7 +490,8 @@ class ProjectIndex:
         if name in module.functions:
             return FunctionRef(module.functions[name])
         if name in module.classes:
-            return ClassRef(module.classes[name])
+            rebound = self._class_rebound(module, name, depth, within)
+            return rebound if rebound is not None else ClassRef(module.classes[name])
         if name in module.assigns:
             found = self._first(module.assigns[name], module, None, depth, within)
             if found is None and name in module.imports and all(
@@ -505,6 +506,36 @@ class ProjectIndex:
         if name in module.imports:
             return self.resolve_qualname(module.imports[name], module)
         return self._star_imported(module, name)
+
+    def _class_rebound(self, module: ModuleInfo, name: str, depth: int,
+                       within: cst.CSTNode | None) -> LibraryObject | None:
+        """The session factory a class of `module` is rebound to by a later top-level
+        assignment (`class Session(_Session): ...` then `Session =
+        sessionmaker(class_=Session)`): after the import, the module's `Session` is
+        the factory, and a call of it makes a session that checks out a connection.
+        None when the last top-level binding of `name` is not such a plain assignment
+        (a `def` or `class` after it, a binding inside an `if` or `try` is not
+        ordered here), when `within` is part of the assigned value (`class_=Session`
+        there is still the class), or when the value is not a session factory."""
+        if name not in module.assigns:
+            return None
+        last: cst.BaseExpression | None = None
+        for st in module.tree.body:
+            if isinstance(st, (cst.ClassDef, cst.FunctionDef)) and st.name.value == name:
+                last = None
+            elif isinstance(st, cst.SimpleStatementLine):
+                for small in st.body:
+                    if isinstance(small, cst.Assign) and any(
+                            isinstance(t.target, cst.Name) and t.target.value == name
+                            for t in small.targets):
+                        last = small.value
+        if last is None or self._within(last, within):
+            return None
+        value = self.evaluate(last, module, None, depth + 1)
+        if isinstance(value, LibraryObject) and value.type.call_kind is not None \
+                and CONNECTION_KINDS[value.type.call_kind].is_session:
+            return value
+        return None
 
     def missing_import(self, module: ModuleInfo) -> str | None:
         """A name that a top-level `from pkg.mod import name` of `module` (not inside
@@ -627,7 +658,7 @@ class ProjectIndex:
             if base is None and node.attr.value == "engine" and func is not None \
                     and isinstance(node.value, cst.Name):
                 return self._handed_engine(node.value.value, module, func, depth)
-            return self._attribute(base, node.attr.value, module, depth, node)
+            return self._attribute(base, node.attr.value, module, depth, node, func)
         if isinstance(node, cst.Call):
             return self._call(node, module, func, depth)
         if isinstance(node, cst.Subscript):
@@ -644,7 +675,7 @@ class ProjectIndex:
         first, *rest = key.split(".")
         value = self._name(first, module, func, 0)
         for attr in rest:
-            value = self._attribute(value, attr, module, 0)
+            value = self._attribute(value, attr, module, 0, None, func)
         return value
 
     def _name(self, name: str, module: ModuleInfo, func: FunctionInfo | None,
@@ -735,7 +766,8 @@ class ProjectIndex:
         return None
 
     def _attribute(self, base: Value | None, attr: str, module: ModuleInfo,
-                   depth: int, node: cst.Attribute | None = None) -> Value | None:
+                   depth: int, node: cst.Attribute | None = None,
+                   func: FunctionInfo | None = None) -> Value | None:
         """`base.attr` (`node`: the attribute being evaluated, if any, which never
         means an assignment of `attr` whose value it is part of: `_within`)."""
         if base is None:
@@ -780,8 +812,17 @@ class ProjectIndex:
                         return found
                 return FunctionRef(method)
             if attr in cls.attributes:
-                pairs = zip(cls.attributes[attr], cls.attribute_scopes[attr], strict=True)
-                for value, scope in reversed(list(pairs)):
+                pairs = list(zip(cls.attributes[attr], cls.attribute_scopes[attr],
+                                 strict=True))
+                own = _own_earlier_assignment(pairs, func, node)
+                if own is not None:
+                    # the method's own assignment reaches the use (`self.conn =
+                    # pymysql.connect()` then `self.conn.commit()`), whatever other
+                    # methods of the class assign (`self.conn = psycopg2.connect()`)
+                    found = self.evaluate(own, cls.module, func, depth + 1)
+                    if found is not None:
+                        return found
+                for value, scope in reversed(pairs):
                     if self._within(value, node):
                         continue
                     result = self.evaluate(value, cls.module, scope, depth + 1)
@@ -2346,6 +2387,27 @@ def _is_assign_target(func: FunctionInfo, name: cst.Name) -> bool:
         if isinstance(node, cst.Assign) and any(t.target is name for t in node.targets):
             return True
     return False
+
+
+def _own_earlier_assignment(pairs: list[tuple[cst.BaseExpression, FunctionInfo]],
+                            func: FunctionInfo | None,
+                            use: cst.Attribute | None) -> cst.BaseExpression | None:
+    """The value of the last assignment of a class attribute (`pairs`: every value with
+    its method) that `func` itself makes before `use`, its use there, in the order of
+    the method's text (its last one, when the use is asked by name alone), when some
+    other method of the class assigns the attribute too; None when `func` makes none
+    before the use (then every assignment of the class is read as before)."""
+    if func is None or all(scope is func for _, scope in pairs) \
+            or not any(scope is func for _, scope in pairs):
+        return None
+    mine = {id(value): value for value, scope in pairs if scope is func}
+    last: cst.BaseExpression | None = None
+    for n in iter_nodes(func.node.body):
+        if n is use:
+            return last
+        if id(n) in mine and mine[id(n)] is n:
+            last = mine[id(n)]
+    return last if use is None else None
 
 
 def _is_classmethod(func: FunctionInfo) -> bool:

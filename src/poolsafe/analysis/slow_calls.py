@@ -9,7 +9,13 @@ from collections.abc import Callable
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import call_name, dotted_name, iter_calls, positional_args
+from poolsafe.analysis.cstutil import (
+    call_name,
+    dotted_name,
+    iter_calls,
+    keyword_arg,
+    positional_args,
+)
 from poolsafe.analysis.django_settings import email_queued_in_database
 from poolsafe.analysis.index import ProjectIndex, annotation_parts, param_annotation
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
@@ -30,6 +36,7 @@ from poolsafe.knowledge.slow_calls import (
     CELERY_SUBMIT_METHODS,
     CELERY_WAIT_METHODS,
     FUTURE_SUBMIT_METHODS,
+    FUTURE_WAIT_FUNCTIONS,
     FUTURE_WAIT_METHODS,
     FUTURE_WAIT_WHAT,
     IMPURE_BUILTINS,
@@ -51,7 +58,8 @@ SLOW_NAMES: frozenset[str] = frozenset(
      for table in (fam.clients, fam.factories) for paths in table.values() for path in paths}
     | {tail.rsplit(".", 1)[-1] for fam in SLOW_FAMILIES for _, tail in fam.functions}
     | {tail for _, tail in SLEEP_FUNCTIONS} | CELERY_WAIT_METHODS | FUTURE_WAIT_METHODS
-    | {tail.rsplit(".", 1)[-1] for _, tail in OFFLOAD_FUNCTIONS} | set(OFFLOAD_METHODS))
+    | {tail.rsplit(".", 1)[-1] for _, tail in OFFLOAD_FUNCTIONS} | set(OFFLOAD_METHODS)
+    | {tail.rsplit(".", 1)[-1] for _, tail in FUTURE_WAIT_FUNCTIONS})
 SLOW_PREFIXES: tuple[str, ...] = tuple(sorted({p for fam in SLOW_FAMILIES for p in fam.prefixes}))
 
 
@@ -86,6 +94,10 @@ def slow_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
         if pair is not None and _offloads_work(index, call, OFFLOAD_FUNCTIONS[pair], module,
                                                func):
             return ".".join(qual.split(".")[-2:]), OFFLOAD_WHAT
+        pair = qual_match(qual, FUTURE_WAIT_FUNCTIONS)
+        if pair is not None and _waits_for_submissions(
+                index, call, FUTURE_WAIT_FUNCTIONS[pair], module, func):
+            return ".".join(qual.split(".")[-2:]), FUTURE_WAIT_WHAT
         # not a slow library function; `s3.upload_file` on a client another project
         # module made (`from app.clients import s3`) is read through its receiver
     f = call.func
@@ -429,6 +441,38 @@ def _waits_for_offloaded(index: ProjectIndex, expr: cst.BaseExpression, module: 
         return False
     return _offloads_work(index, expr, FUTURE_SUBMIT_METHODS[expr.func.attr.value], module,
                           func)
+
+
+def _waits_for_submissions(index: ProjectIndex, call: cst.Call, position: int,
+                           module: ModuleInfo, func: FunctionInfo | None) -> bool:
+    """`concurrent.futures.wait(futures)` / `as_completed(futures)` whose futures hold a
+    submission that may do I/O (`_waits_for_offloaded`): a list, set, tuple or
+    comprehension of `executor.submit(fn, ...)` (a dict's keys), directly or through
+    a name bound to one, or a list the function fills with
+    `futures.append(executor.submit(fn, ...))`."""
+    args = positional_args(call)
+    found = args[position] if len(args) > position else keyword_arg(call, "fs")
+    if found is None:
+        return False
+    expr: cst.BaseExpression = found
+    name = expr.value if isinstance(expr, cst.Name) else None
+    if isinstance(expr, cst.Name):
+        expr = resolve(index, expr, module, func).expr
+    if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+        elements: list[cst.BaseExpression] = [expr.elt]
+    elif isinstance(expr, cst.DictComp):
+        elements = [expr.key]
+    elif isinstance(expr, (cst.List, cst.Set, cst.Tuple)):
+        elements = [el.value for el in expr.elements]
+        if not elements and name is not None and func is not None:
+            # `futures = []` then `futures.append(executor.submit(fn, ...))`
+            elements = [c.args[0].value for c in iter_calls(func.node.body)
+                        if isinstance(c.func, cst.Attribute) and c.func.attr.value == "append"
+                        and isinstance(c.func.value, cst.Name) and c.func.value.value == name
+                        and len(c.args) == 1]
+    else:
+        return False
+    return any(_waits_for_offloaded(index, el, module, func) for el in elements)
 
 
 def _celery_result(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,

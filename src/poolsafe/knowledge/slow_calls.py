@@ -340,6 +340,14 @@ OFFLOAD_WHAT = "blocking work handed to a thread"
 FUTURE_SUBMIT_METHODS: dict[str, int] = {"submit": 0}
 FUTURE_WAIT_METHODS = frozenset({"result"})
 FUTURE_WAIT_WHAT = "a wait for blocking work handed to a thread"
+#: `concurrent.futures.wait(futures)` / `as_completed(futures)`: the wait for a set of
+#: such submissions (a list, set or dict of them, built by a comprehension or by
+#: `futures.append(executor.submit(...))`); judged as `FUTURE_SUBMIT_METHODS` are, by
+#: the callables handed to the pool. The position of the futures argument.
+FUTURE_WAIT_FUNCTIONS: dict[Pair, int] = {
+    ("concurrent.futures", "wait"): 0,
+    ("concurrent.futures", "as_completed"): 0,
+}
 
 #: A project function handed to a thread that only computes (parses, renders a
 #: template from a string, hashes, evaluates an expression tree) waits on nothing

@@ -405,7 +405,11 @@ class UnreleasedConnection(Rule):
     second connection of the pool, which the function must close like any other.
     A session bound to an engine is a
     checkout (a parameter typed `Engine`, one a caller passes the engine for, or an
-    untyped parameter of a function nobody calls), and so is one from a sessionmaker.
+    untyped parameter of a function nobody calls), and so is one from a sessionmaker,
+    also one built with no bind and bound later (`Session.configure(bind=engine)`),
+    and one whose name first held a project session class the module then rebinds to
+    the factory made from it (`class Session(BaseSession): ...` then `Session =
+    sessionmaker(class_=Session)`: the last top-level binding is what importers call).
     A session's `close()` never closes the connection it is bound to: one the
     function checked out itself (`conn = engine.connect()` and then
     `Session(bind=conn)`, `SessionLocal(bind=conn)`, `sessionmaker(bind=conn)()`) is

@@ -214,7 +214,11 @@ class ExceptWithoutRollback(Rule):
     source); nor is one in a module that imports no driver at all (a helper
     handed a `Connection`) when the other modules of its package import only
     such a database's (a Databricks connector package). SingleStore speaks
-    MySQL's protocol and counts as MySQL. A SQLAlchemy `Session` is judged by
+    MySQL's protocol and counts as MySQL. A connection attribute that the class's
+    methods open with different drivers (`self.conn = pymysql.connect(...)` in one,
+    `self.conn = psycopg2.connect(...)` in another) is, in a method that assigns it
+    itself, the connection of that method's own assignment before the use (its last
+    one), not the class's last assignment. A SQLAlchemy `Session` is judged by
     what its `try` does: a failed flush or commit leaves it pending rollback
     whatever the server, so a `try` that adds, deletes, flushes or commits
     objects is reported on any database; a `try` whose only work on the session

@@ -11,6 +11,7 @@ from poolsafe.analysis.cstutil import (
     argument_for,
     body_statements,
     call_name,
+    dotted_name,
     iter_calls,
     iter_nodes,
     keyword_arg,
@@ -82,7 +83,11 @@ class EnginePerCall(Rule):
     (`super().__init__(engine, ...)`, which keeps it on the instance being built)
     or a container that outlives the function, nor bound to a
     session factory (`maker.configure(bind=engine)`, `db_session.configure(bind=
-    engine)` on a module's `sessionmaker` or `scoped_session`), nor kept by a
+    engine)` on a module's `sessionmaker` or `scoped_session`; not where the binding
+    runs for every request, unguarded by an `if`: in a route, a per-request dependency
+    or a method of a Tornado `RequestHandler` such as `initialize()` or `prepare()`,
+    the factory keeps only the latest engine and each request drops the one before
+    it, so that is reported, directly or through a factory the handler calls), nor kept by a
     caching decorator (`functools.lru_cache`, `functools.cache`,
     `cached_property`). Names derived from the engine (`Session =
     sessionmaker(bind=engine)`) carry it: returning the sessionmaker, or a
@@ -448,6 +453,17 @@ class EnginePerCall(Rule):
                     f"run opens new ones; call `{'dispose' if engine else 'close'}()` "
                     f"in a `finally` when the run ends, or build the {kept} once per process",
                 )
+            elif route is None and (factory := _configured_per_request(
+                    ctx.index, func, ec.call)) is not None:
+                yield self.finding(
+                    ec.call,
+                    f"`{short}()` in `{func.qualname}` builds {what} for every request "
+                    f"and binds it to the session factory with `{factory}(bind=...)` "
+                    f"in place of the last one, which is dropped and never "
+                    f"{'disposed' if engine else 'closed'}: each request opens a new "
+                    f"{kept}; create the {kept} once and bind the factory once (module "
+                    "level or start-up)",
+                )
             elif route is None and ec.qualname == GINO_BIND_QUALNAME:
                 yield self.finding(
                     ec.call,
@@ -475,7 +491,20 @@ class EnginePerCall(Rule):
                                           forwards=_forwards_options(func, ec.call))
                 handler = None if caller is None or caller.func is None else \
                     _kept_for_one_request(ctx.index, caller.module, caller.func, caller.call)
-                if caller is not None and caller.func is not None and handler is not None:
+                factory = None if caller is None or caller.func is None else \
+                    _configured_per_request(ctx.index, caller.func, caller.call)
+                if caller is not None and caller.func is not None and factory is not None:
+                    yield self.finding(
+                        ec.call,
+                        f"`{short}()` in `{func.name}` builds {what} on every call, and "
+                        f"`{caller.func.qualname}` ({caller.module.path}:{_line(caller)}), "
+                        f"which runs for every request, binds it to the session factory "
+                        f"with `{factory}(bind=...)` in place of the last one, which is "
+                        f"dropped and never {'disposed' if engine else 'closed'}: each "
+                        f"request opens a new {kept}; create the {kept} once and bind the "
+                        "factory once (module level or start-up)",
+                    )
+                elif caller is not None and caller.func is not None and handler is not None:
                     yield self.finding(
                         ec.call,
                         f"`{short}()` in `{func.name}` builds {what} on every call, and "
@@ -543,6 +572,50 @@ def _injected_instance_engine(index: ProjectIndex, module: ModuleInfo, func: Fun
     if _escapes(index, module, func, call) is None:
         return None  # dropped at the end of the call: reported as such
     return per_injection_factory(index, cls)
+
+
+def runs_per_request(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """`func` runs once per request: a route or view, a per-request dependency, or a
+    method of a class whose instances live for one request (`per_request_class`: a
+    Tornado `RequestHandler`'s `initialize()`, `prepare()`, `get()`...)."""
+    if request_handler(index, func) is not None or _per_request_dependency(index, func):
+        return True
+    return func.cls is not None and _self_param(func) is not None \
+        and per_request_class(index, func.cls) is not None
+
+
+def rebinds_per_request(index: ProjectIndex, func: FunctionInfo, call: cst.Call) -> bool:
+    """`call` (`Session.configure(bind=engine)`) binds a session factory to an engine
+    in a function that runs per request (`runs_per_request`), on every run (not under
+    an `if` of the function, such as a first-use guard): the factory keeps only the
+    latest engine, so each request builds one and drops the one before it."""
+    if not runs_per_request(index, func):
+        return False
+    return not any(isinstance(n, cst.If) and any(
+        c is call for part in (n.body, n.orelse) if part is not None
+        for c in iter_calls(part)) for n in iter_nodes(func.node.body))
+
+
+def _configured_per_request(index: ProjectIndex, func: FunctionInfo,
+                            call: cst.Call) -> str | None:
+    """The session factory (`Session`) that `func`, which runs per request, binds to
+    what `call` builds on every run (`Session.configure(bind=get_engine())`, or
+    through a local name bound once to it): `rebinds_per_request`."""
+    names = {t.target.value for n in iter_nodes(func.node.body) if isinstance(n, cst.Assign)
+             and strip_await(n.value)[0] is call for t in n.targets
+             if isinstance(t.target, cst.Name)}
+    for c in iter_calls(func.node.body):
+        f = c.func
+        if not (isinstance(f, cst.Attribute) and f.attr.value == "configure"):
+            continue
+        bind = keyword_arg(c, "bind")
+        if bind is None:
+            continue
+        bind = strip_await(bind)[0]
+        if (bind is call or (isinstance(bind, cst.Name) and bind.value in names)) \
+                and rebinds_per_request(index, func, c):
+            return dotted_name(f) or "configure"
+    return None
 
 
 def _per_request_dependency(index: ProjectIndex, func: FunctionInfo) -> bool:
@@ -1333,10 +1406,11 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
         if self_keeps and _stored_by_own_method(func, c, holds):
             return _KEPT
         # bound to a session factory that outlives the call
-        # (`Session.configure(bind=engine)`, `db_session.configure(bind=engine)`)
+        # (`Session.configure(bind=engine)`, `db_session.configure(bind=engine)`),
+        # unless the function runs per request and binds a new one each time
         if isinstance(f, cst.Attribute) and f.attr.value == "configure" and any(
                 a.keyword is not None and a.keyword.value == "bind" and holds(a.value)
-                for a in c.args):
+                for a in c.args) and not rebinds_per_request(index, func, c):
             return _KEPT
         # its `dispose` handed on, not called (`on_close.append(engine.dispose)`,
         # `atexit.register(engine.dispose)`): whoever holds the callback disposes it

@@ -199,7 +199,10 @@ class IoInTransaction(Rule):
       fn, ...)`, `asyncio.to_thread(fn, ...)`, anyio's `to_thread.run_sync` and
       Starlette's `run_in_threadpool`, and `concurrent.futures`' wait on a
       submission, `executor.submit(fn, ...).result()` (also through a name bound to
-      the future; a submission never waited for in the function is not a wait) (work
+      the future; a submission never waited for in the function is not a wait), and
+      `concurrent.futures.wait(futures)` / `as_completed(futures)` over a list, set,
+      tuple or comprehension of such submissions (a dict's keys; a list filled with
+      `futures.append(executor.submit(fn, ...))`), judged by the callables handed on (work
       is offloaded because it takes long: an
       image resize, a PDF render, a blocking client); a callable that is a method of
       a connection, session or pool is database work and does not count, nor does

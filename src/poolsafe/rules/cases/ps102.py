@@ -7633,3 +7633,143 @@ INVALID += [
          note=("look-alike: the `else` of the guarded `try` runs a statement outside the "
                "handler; its failure skips the release")),
 ]
+
+# A project session class rebound at the top level to the session factory made from
+# it (`class Session(BaseSession): ...` then `Session = sessionmaker(class_=Session)`),
+# bound to an engine only later with `Session.configure(bind=...)`: after the import,
+# `Session` is the factory, and `Session()` checks out a connection like any other.
+_REBOUND_FACTORY = """
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session as BaseSession
+from sqlalchemy.orm import sessionmaker
+
+
+class Session(BaseSession):
+    def add(self, instance, _warn=True):
+        raise TypeError("use the model's save()")
+
+
+Session = {rebound}
+
+
+def init_db(url):
+    Session.configure(bind=create_engine(url))
+"""
+_REBOUND_USER = """
+import functools
+
+from app.db import Session
+from app.models import Token
+
+
+def authenticated(handler):
+    @functools.wraps(handler)
+    def wrapper(request, *args, **kwargs):
+{body}
+        return handler(request, *args, **kwargs)
+    return wrapper
+"""
+_REBOUND_MODELS = {"app/models.py": "class Token:\n    pass\n"}
+
+INVALID += [
+    Case(_REBOUND_USER.format(body=(
+        "        session = Session()  # expect: PS102\n"
+        "        token = session.query(Token).filter_by(key=request.token).first()\n"
+        "        if token is None:\n"
+        "            raise PermissionError(request.token)")),
+         files={"app/db.py": _REBOUND_FACTORY.format(rebound="sessionmaker(class_=Session)"),
+                **_REBOUND_MODELS}, path="app/auth.py",
+         note=("`Session` is a project class rebound below it to `sessionmaker(class_="
+               "Session)` and bound later by `Session.configure(bind=...)`: the "
+               "decorator's session is never closed")),
+    Case(_REBOUND_USER.format(body=(
+        "        session = Session()  # expect: PS102\n"
+        "        token = session.query(Token).filter_by(key=request.token).first()\n"
+        "        session.close()\n"
+        "        if token is None:\n"
+        "            raise PermissionError(request.token)")),
+         files={"app/db.py": _REBOUND_FACTORY.format(
+             rebound="sessionmaker(class_=Session, expire_on_commit=False)"),
+                **_REBOUND_MODELS}, path="app/auth.py",
+         note=("the same rebound factory: a failed query skips the close")),
+]
+
+VALID += [
+    Case(_REBOUND_USER.format(body=(
+        "        with Session() as session:\n"
+        "            token = session.query(Token).filter_by(key=request.token).first()\n"
+        "        if token is None:\n"
+        "            raise PermissionError(request.token)")),
+         files={"app/db.py": _REBOUND_FACTORY.format(rebound="sessionmaker(class_=Session)"),
+                **_REBOUND_MODELS}, path="app/auth.py",
+         note="the rebound factory's session in a `with` block: closed on every path"),
+    Case(_REBOUND_USER.format(body=(
+        "        session = Session()\n"
+        "        token = session.query(Token).filter_by(key=request.token).first()\n"
+        "        if token is None:\n"
+        "            raise PermissionError(request.token)")),
+         files={"app/db.py": "from app.registry import register_model\n"
+                + _REBOUND_FACTORY.format(rebound="register_model(Session)"),
+                "app/registry.py": "def register_model(cls):\n    return cls\n",
+                **_REBOUND_MODELS}, path="app/auth.py",
+         note=("look-alike kept silent: the class is rebound to what a project function "
+               "returns, not to a session factory; `Session()` with no bind stays a "
+               "session bound to nothing")),
+]
+
+# A one-shot script's direct connection made in a function nested in a method of the
+# class `main()` builds under `if __name__ == "__main__":`: the method is one-shot
+# (every call of it is), and so is the nested function when the method's body calls
+# it once, outside loops: the process exit frees what an early return leaves. Called
+# once per item (`all(check_one(h) for h in hosts)`, a comprehension is a loop), each
+# item may leave one more connection open for the rest of the run: still reported.
+_ONE_SHOT_NESTED = """
+import sys
+
+import psycopg2
+
+
+class Upgrade:
+    def __init__(self, hosts):
+        self.hosts = hosts
+        self.cursors = {{}}
+
+    def check_replicas(self):
+        def check_one(host):
+            conn = psycopg2.connect(host=host, dbname="postgres"){mark}
+            conn.autocommit = True
+            cur = conn.cursor()
+            cur.execute("SELECT pg_is_in_recovery()")
+            if not cur.fetchone()[0]:
+                return False
+            self.cursors[host] = cur
+            return True
+
+        return {call}
+
+    def run(self):
+        return self.check_replicas()
+
+
+def main():
+    return 0 if Upgrade(sys.argv[1:]).run() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+"""
+VALID += [
+    Case(_ONE_SHOT_NESTED.format(mark="", call="check_one(self.hosts[0])"),
+         path="upgrade.py",
+         note=("one-shot: the nested function runs once in a script's run (pinned: "
+               "silent at main too)")),
+]
+INVALID += [
+    Case(_ONE_SHOT_NESTED.format(mark="  # expect: PS102",
+                                 call="all(check_one(h) for h in self.hosts)"),
+         path="upgrade.py",
+         note=("decision kept (round 36): one connection per host, each left open by the "
+               "early return for the rest of the run; a loop in one-shot code is not "
+               "one-shot (pinned: reported at main too)"),
+         unfixable="`conn` is stored"),
+]

@@ -6712,3 +6712,67 @@ def create_database(dsn, name, owner):
     conn.close()
 ''', note="look-alike: a DBAPI (psycopg2) connection executing strings: no autorollback"),
 ]
+
+# One connection attribute, two drivers: each method opens `self.conn` with its own
+# driver (`save_mysql()` with PyMySQL, `save_postgresql()` with psycopg2). What a
+# method's `self.conn` is comes from its own assignment before the use, not from the
+# class's last one: a failed INSERT on PyMySQL aborts nothing (the next statement and
+# the commit go on), on psycopg2 the transaction is aborted until a rollback.
+_TWO_DRIVERS = """
+import logging
+
+import psycopg2
+import pymysql
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    def __init__(self, settings):
+        self.settings = settings
+        self.conn = None
+{first}
+{second}
+"""
+_TWO_DRIVERS_MYSQL = """
+    def save_mysql(self, rows):
+        self.conn = pymysql.connect(host=self.settings["host"])
+        cur = self.conn.cursor()
+        for row in rows:
+            try:
+                cur.execute("INSERT INTO t (v) VALUES (%s)", (row,))
+            except pymysql.Error as error:{mark}
+                log.error("insert failed: %s", error)
+            self.conn.commit()
+        self.conn.close()
+"""
+_TWO_DRIVERS_PG = """
+    def save_postgresql(self, rows):
+        self.conn = psycopg2.connect(host=self.settings["host"])
+        cur = self.conn.cursor()
+        for row in rows:
+            try:
+                cur.execute("INSERT INTO t (v) VALUES (%s)", (row,))
+            except psycopg2.Error as error:{mark}
+                log.error("insert failed: %s", error)
+            self.conn.commit()
+        self.conn.close()
+"""
+VALID += [
+    Case(_TWO_DRIVERS.format(first=_TWO_DRIVERS_MYSQL.format(mark=""),
+                             second=_TWO_DRIVERS_PG.format(mark="")
+                             .replace("psycopg2.Error as error:",
+                                      "psycopg2.Error as error:\n"
+                                      "                self.conn.rollback()")),
+         note=("the PyMySQL method's `self.conn` is its own PyMySQL connection (a failed "
+               "INSERT aborts nothing), though the class's last assignment is psycopg2's")),
+]
+INVALID += [
+    Case(_TWO_DRIVERS.format(first=_TWO_DRIVERS_PG.format(mark="  # expect: PS103"),
+                             second=_TWO_DRIVERS_MYSQL.format(mark="")),
+         note=("the psycopg2 method's own connection: its aborted transaction goes on, "
+               "though the class's last assignment is PyMySQL's")),
+    Case(_TWO_DRIVERS.format(first=_TWO_DRIVERS_MYSQL.format(mark=""),
+                             second=_TWO_DRIVERS_PG.format(mark="  # expect: PS103")),
+         note="the same, the psycopg2 method last"),
+]

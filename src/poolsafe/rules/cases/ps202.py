@@ -3477,3 +3477,101 @@ INVALID += [
          note="look-alike: the pool comes back through `run_until_complete()` into a "
               "local, is used once and dropped unclosed, once per call"),
 ]
+
+# A session factory bound with `configure(bind=...)` in code that runs per request (a
+# Flask route, a Tornado handler's `initialize()` / `prepare()`): the factory keeps only
+# the latest engine, so each request builds one and drops the one before it, unclosed.
+_PER_REQUEST_BIND_DB = """
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+{pool_import}
+Session = sessionmaker()
+
+
+def get_engine():
+    return create_engine("postgresql://db/app"{pool}){mark}
+"""
+_PER_REQUEST_TORNADO = """
+from tornado.web import Application, RequestHandler
+
+from app.db import Session, get_engine
+
+
+class ItemsHandler(RequestHandler):
+    def initialize(self):
+{body}
+        self.session = Session()
+
+    def get(self):
+        self.write(str(self.session.execute("SELECT 1").scalar()))
+
+    def on_finish(self):
+        self.session.close()
+
+
+def make_app():
+{app_body}
+    return Application([(r"/items", ItemsHandler)])
+"""
+
+INVALID += [
+    Case(_PER_REQUEST_BIND_DB.format(pool_import="", pool="", mark="  # expect: PS202"),
+         files={"app/handlers.py": _PER_REQUEST_TORNADO.format(
+             body="        Session.configure(bind=get_engine())", app_body="    pass")},
+         path="app/db.py",
+         note=("a Tornado handler's `initialize()` runs for every request: binding the "
+               "factory to a new engine there drops the last one, pool and all")),
+    Case("""
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+app = Flask(__name__)
+Session = sessionmaker()
+
+
+@app.route("/items")
+def items():
+    Session.configure(bind=create_engine(app.config["DB_URL"]))  # expect: PS202
+    with Session() as session:
+        return str(session.execute(text("SELECT 1")).scalar())
+""", note="the same in a Flask route, the engine built in place"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+from tornado.web import RequestHandler
+
+Session = sessionmaker()
+
+
+class ItemsHandler(RequestHandler):
+    def prepare(self):
+        engine = create_engine(self.settings["db_url"])  # expect: PS202
+        Session.configure(bind=engine)
+        self.session = Session()
+
+    def on_finish(self):
+        self.session.close()
+""", note="`prepare()` runs per request too; the engine reaches the factory through a name"),
+]
+
+VALID += [
+    Case(_PER_REQUEST_BIND_DB.format(pool_import="", pool="", mark=""),
+         files={"app/handlers.py": _PER_REQUEST_TORNADO.format(
+             body="        pass", app_body="    Session.configure(bind=get_engine())")},
+         path="app/db.py",
+         note="bound once, when the application is made: the factory keeps one engine"),
+    Case(_PER_REQUEST_BIND_DB.format(pool_import="", pool="", mark=""),
+         files={"app/handlers.py": _PER_REQUEST_TORNADO.format(
+             body=("        if Session.kw.get(\"bind\") is None:\n"
+                   "            Session.configure(bind=get_engine())"), app_body="    pass")},
+         path="app/db.py",
+         note="bound on the first request only (a guard around the `configure`)"),
+    Case(_PER_REQUEST_BIND_DB.format(pool_import="from sqlalchemy.pool import NullPool\n",
+                                     pool=", poolclass=NullPool", mark=""),
+         files={"app/handlers.py": _PER_REQUEST_TORNADO.format(
+             body="        Session.configure(bind=get_engine())", app_body="    pass")},
+         path="app/db.py",
+         note=("a `NullPool` engine per request holds no pool: each connection closes "
+               "when the session gives it back (the rule's policy for `NullPool`)")),
+]

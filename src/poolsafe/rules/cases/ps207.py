@@ -4146,3 +4146,47 @@ INVALID += [
          note="look-alike: the module names the command elsewhere (a registry), which "
               "other code may run more than once"),
 ]
+
+# The wait for a set of such submissions: `concurrent.futures.wait(futures)` or a loop
+# over `as_completed(futures)` holds the transaction until the threads' work is done
+# (or the first of it, for `as_completed`), as the one-future `.result()` above does.
+# The futures are a comprehension of `executor.submit(...)` (a dict's keys), a list
+# of them, or a list filled with `futures.append(executor.submit(...))`.
+_SUBMITTED_MANY = _SUBMITTED.replace(
+    "from concurrent.futures import ThreadPoolExecutor",
+    "from concurrent.futures import ThreadPoolExecutor, as_completed, wait")
+INVALID += [
+    Case(_SUBMITTED_MANY.format(wait=(
+        "        futures = [executor.submit(fetch_summary, u) for u in (url, url + \"/alt\")]\n"
+        "        done, _ = wait(futures)  # expect: PS207\n"
+        "        summary = [f.result() for f in done]")),
+         path="app/summaries.py",
+         note="`concurrent.futures.wait()` on HTTP requests handed to threads"),
+    Case(_SUBMITTED_MANY.format(wait=(
+        "        futures = []\n"
+        "        for u in (url, url + \"/alt\"):\n"
+        "            futures.append(executor.submit(fetch_summary, u))\n"
+        "        summary = [f.result() for f in as_completed(futures)]  # expect: PS207")),
+         path="app/summaries.py",
+         note="`as_completed()` over a list filled by `append(executor.submit(...))`"),
+    Case(_SUBMITTED_MANY.format(wait=(
+        "        pending = {executor.submit(fetch_summary, u): u for u in (url, url + \"/b\")}\n"
+        "        summary = {pending[f]: f.result() for f in as_completed(pending)}"
+        "  # expect: PS207")),
+         path="app/summaries.py",
+         note="`as_completed()` over a dict whose keys are the submissions"),
+]
+VALID += [
+    Case(_SUBMITTED_MANY.format(wait=(
+        "        futures = [executor.submit(render, {\"id\": doc_id, \"n\": n})\n"
+        "                   for n in range(2)]\n"
+        "        done, _ = wait(futures)\n"
+        "        summary = [f.result() for f in done]")),
+         path="app/summaries.py",
+         note="the threads' work only computes (`json.dumps`): the wait is no slow work"),
+    Case(_SUBMITTED_MANY.format(wait=(
+        "        futures = [executor.submit(fetch_summary, u) for u in (url, url + \"/alt\")]\n"
+        "        summary = None")),
+         path="app/summaries.py",
+         note="submitted and never waited for inside the transaction"),
+]
