@@ -9,7 +9,10 @@ freed, makes new functions of another module until one takes the freed node's ad
 (CPython hands a freed block to the next object of its size: a few tries), and asks
 the same index about each: every answer must be the new function's own. The memos
 keep their node now (`poolsafe.analysis.index.held`), so the address is never handed
-on while the index lives; at dc73a399, where they kept the id alone, each test fails.
+on while the index lives. At dc73a399, where they kept the id alone, the release and
+rollback tests and the address test fail; the acquirer, carrier and context-manager
+memos were kept safe there by `evaluate`'s memo, which holds the function's node as the
+scope of what it evaluated in it (guards, should that change).
 """
 
 from __future__ import annotations
