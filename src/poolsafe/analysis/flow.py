@@ -43,7 +43,7 @@ from poolsafe.analysis.doubles import is_test_module
 from poolsafe.analysis.falsy_leave import leaves_on_falsy_result
 from poolsafe.analysis.fastapi_depends import depends_of
 from poolsafe.analysis.helper_session_work import helper_session_work
-from poolsafe.analysis.index import ProjectIndex, spelling
+from poolsafe.analysis.index import ProjectIndex, held, spelling
 from poolsafe.analysis.keyed_checkout import same_keyed_checkout
 from poolsafe.analysis.legacy_autorollback import rolls_back_itself
 from poolsafe.analysis.local_lists import cannot_raise_on_own_list
@@ -3875,11 +3875,13 @@ def translated_db_error(index: ProjectIndex, cls: ClassInfo) -> bool:
     least one `raise` of it, and every one inside an `except` whose classes are all
     database errors and that neither rolls back, closes nor removes anything first
     (`except IntegrityError: db.rollback(); raise SlugTaken` ends the transaction)."""
-    memo: dict[int, bool] = index.derived(_TRANSLATED_KEY, dict)
+    memo: dict[int, tuple[cst.ClassDef, bool]] = index.derived(_TRANSLATED_KEY, dict)
     key = id(cls.node)
-    if key in memo:
-        return memo[key]
-    memo[key] = False  # while it is worked out (an except naming the class itself)
+    known = held(memo, key, cls.node)
+    if known is not None:
+        return known[1]
+    # while it is worked out (an except naming the class itself)
+    memo[key] = (cls.node, False)
     pattern = spelling(rb"raise\s+[\w.]*\b" + re.escape(cls.name.encode()) + rb"\b", [cls.name])
     found = False
     for m in index.modules_matching(pattern):
@@ -3903,7 +3905,7 @@ def translated_db_error(index: ProjectIndex, cls: ClassInfo) -> bool:
                    for n in iter_nodes(handler.body)):
                 return False  # the transaction ended before the new error was raised
             found = True
-    memo[key] = found
+    memo[key] = (cls.node, found)
     return found
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import libcst as cst
 
 from poolsafe.analysis.cstutil import body_statements, iter_nodes
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, held
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.module_sessions import long_lived_binding
 from poolsafe.analysis.resources import FunctionResources, module_autocommit, module_binding
@@ -93,12 +93,13 @@ def _global_work(index: ProjectIndex, helper: FunctionInfo) -> tuple[str, ...]:
     """The names (`db.session`) outside its parameters and locals that `helper`
     does database work on, once per helper and index; none when it ends one of
     them or has an `except` that does not end by raising."""
-    memo: dict[int, tuple[str, ...]] = index.derived(
+    memo: dict[int, tuple[cst.FunctionDef, tuple[str, ...]]] = index.derived(
         f"{_MEMO}:{index.resolution_level}", dict)
     key = id(helper.node)
-    if key not in memo:
-        memo[key] = _work_of(index, helper)
-    return memo[key]
+    known = held(memo, key, helper.node)
+    if known is None:
+        known = memo[key] = (helper.node, _work_of(index, helper))
+    return known[1]
 
 
 def _work_of(index: ProjectIndex, helper: FunctionInfo) -> tuple[str, ...]:

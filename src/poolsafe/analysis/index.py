@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -116,6 +116,24 @@ _PEEWEE_DATABASES = frozenset({"peewee.database", "peewee.sqlite"})
 
 _T = TypeVar("_T")
 
+
+_K = TypeVar("_K")
+_O = TypeVar("_O")
+_V = TypeVar("_V")
+
+
+def held(memo: Mapping[_K, tuple[_O, _V]], key: _K, obj: _O) -> tuple[_O, _V] | None:
+    """The entry of `memo` at `key` when it was made for `obj` itself, else None.
+
+    A memo that lives longer than one call and is keyed by `id(obj)` keeps `obj` in
+    its entry, `(obj, answer)`, and answers only for that very object: an id is an
+    address, and once an object is freed (a node made for one question, a function
+    made of a module's top level, a dropped module) the next object made may take
+    it; the kept object cannot be freed while the entry lives, so no other object
+    takes its id meanwhile, and the identity test says so where it matters."""
+    found = memo.get(key)
+    return found if found is not None and found[0] is obj else None
+
 #: where the modules of an in-memory project live (`scan_sources`, `fix_sources`)
 _VIRTUAL_ROOT = Path("/virtual")
 
@@ -206,13 +224,20 @@ class ProjectIndex:
             int, tuple[cst.CSTNode, cst.FunctionDef | None, Value | None]] = {}
         self._binds_later_memo: bool | None = None
         self._active: set[int] = set()
-        self._acquirer_memo: MutableMapping[int, Connection | None] = {}
-        self._carrier_memo: MutableMapping[int, Connection | None] = {}
-        self._cm_memo: MutableMapping[int, ManagedContext | None] = {}
-        self._releaser_memo: MutableMapping[int, frozenset[int]] = {}
-        self._rollbacker_memo: MutableMapping[int, frozenset[int]] = {}
+        #: id(def node) -> (the node, the answer) of the wrapper questions (`held`:
+        #: an entry answers only for the node it was made for)
+        self._acquirer_memo: MutableMapping[int, tuple[cst.FunctionDef, Connection | None]] = {}
+        self._carrier_memo: MutableMapping[int, tuple[cst.FunctionDef, Connection | None]] = {}
+        self._cm_memo: MutableMapping[int, tuple[cst.FunctionDef, ManagedContext | None]] = {}
+        self._releaser_memo: MutableMapping[int, tuple[cst.FunctionDef, frozenset[int]]] = {}
+        self._rollbacker_memo: MutableMapping[int, tuple[cst.FunctionDef, frozenset[int]]] = {}
+        #: `dependency_functions`, and the nodes it holds the ids of (kept, so that no
+        #: node made later takes one of those ids while the set is asked)
         self._dependencies: set[int] | None = None
-        self._qualname_memo: MutableMapping[tuple[str, int], Value | None] = {}
+        self._dependency_nodes: list[cst.FunctionDef] = []
+        #: (qualname, id(module asking)) -> (that module, the answer)
+        self._qualname_memo: MutableMapping[tuple[str, int],
+                                            tuple[ModuleInfo, Value | None]] = {}
         self._function_names: set[str] | None = None
         self._release_wrapper_memo: MutableMapping[str, FunctionInfo | None] = {}
         #: id(value) -> (value, ids of the names and attributes inside it), for
@@ -348,11 +373,13 @@ class ProjectIndex:
     def resolve_qualname(self, qualname: str, near: ModuleInfo) -> Value | None:
         """A dotted name from an import: a project symbol, or an external name."""
         key = (qualname, id(near))
-        if key in self._qualname_memo:
-            return self._qualname_memo[key]
-        self._qualname_memo[key] = External(qualname)  # a cycle of re-exports ends here
+        known = held(self._qualname_memo, key, near)
+        if known is not None:
+            return known[1]
+        # a cycle of re-exports ends here
+        self._qualname_memo[key] = (near, External(qualname))
         result = self._resolve_qualname(qualname, near)
-        self._qualname_memo[key] = result
+        self._qualname_memo[key] = (near, result)
         return result
 
     def _resolve_qualname(self, qualname: str, near: ModuleInfo) -> Value | None:
@@ -1715,16 +1742,18 @@ class ProjectIndex:
         return result
 
     @staticmethod
-    def _by_returns(memo: MutableMapping[int, Connection | None], func: FunctionInfo,
+    def _by_returns(memo: MutableMapping[int, tuple[cst.FunctionDef, Connection | None]],
+                    func: FunctionInfo,
                     judge: Callable[[cst.Return, FunctionInfo], Connection | None]
                     ) -> Connection | None:
         """What `judge` makes of the first return with a value of `func` it makes
         something of (a generator returns nothing), once per function: `memo` holds
         None while it is worked out, so a recursive call adds nothing."""
         key = id(func.node)
-        if key in memo:
-            return memo[key]
-        memo[key] = None
+        known = held(memo, key, func.node)
+        if known is not None:
+            return known[1]
+        memo[key] = (func.node, None)
         result: Connection | None = None
         if not func.is_generator:
             for ret in _returns(func):
@@ -1732,7 +1761,7 @@ class ProjectIndex:
                     result = judge(ret, func)
                     if result is not None:
                         break
-        memo[key] = result
+        memo[key] = (func.node, result)
         return result
 
     def _cursor_of_own_connection(self, value: cst.BaseExpression,
@@ -1827,9 +1856,10 @@ class ProjectIndex:
     def context_manager_of(self, func: FunctionInfo) -> ManagedContext | None:
         """`func` is a @contextmanager that yields a connection (a safe `with` source)."""
         key = id(func.node)
-        if key in self._cm_memo:
-            return self._cm_memo[key]
-        self._cm_memo[key] = None
+        known = held(self._cm_memo, key, func.node)
+        if known is not None:
+            return known[1]
+        self._cm_memo[key] = (func.node, None)
         result: ManagedContext | None = None
         if func.is_generator and self.is_contextmanager(func):
             for node in iter_nodes(func.node.body):
@@ -1838,7 +1868,7 @@ class ProjectIndex:
                     if isinstance(value, Connection):
                         result = ManagedContext(value.kind_key, f"{func.name}()", False)
                         break
-        self._cm_memo[key] = result
+        self._cm_memo[key] = (func.node, result)
         return result
 
     def is_contextmanager(self, func: FunctionInfo) -> bool:
@@ -1853,9 +1883,10 @@ class ProjectIndex:
     def releaser_positions(self, func: FunctionInfo) -> frozenset[int]:
         """Positional indexes of the parameters that `func` releases."""
         key = id(func.node)
-        if key in self._releaser_memo:
-            return self._releaser_memo[key]
-        self._releaser_memo[key] = frozenset()
+        known = held(self._releaser_memo, key, func.node)
+        if known is not None:
+            return known[1]
+        self._releaser_memo[key] = (func.node, frozenset())
         if configured_name(_qualified(func), self.config.release) is not None:
             # configured: whichever argument is the connection
             result = frozenset(range(max(1, len(func.param_names()))))
@@ -1868,7 +1899,7 @@ class ProjectIndex:
                     continue  # released only where the helper raises
                 released |= {n for n in names if not _closes_own_rebinding(func.node, call, n)}
             result = frozenset(i for i, p in enumerate(params) if p in released)
-        self._releaser_memo[key] = result
+        self._releaser_memo[key] = (func.node, result)
         return result
 
     def released_names(self, body: cst.CSTNode, func: FunctionInfo) -> set[str]:
@@ -2084,8 +2115,9 @@ class ProjectIndex:
     def rollback_positions(self, func: FunctionInfo) -> frozenset[int]:
         """Positional indexes of the parameters that `func` rolls back."""
         key = id(func.node)
-        if key in self._rollbacker_memo:
-            return self._rollbacker_memo[key]
+        known = held(self._rollbacker_memo, key, func.node)
+        if known is not None:
+            return known[1]
         params = func.param_names()
         rolled: set[str] = set()
         for call in iter_calls(func.node.body):
@@ -2095,7 +2127,7 @@ class ProjectIndex:
                 if base is not None:
                     rolled.add(base.split(".")[0])
         result = frozenset(i for i, p in enumerate(params) if p in rolled)
-        self._rollbacker_memo[key] = result
+        self._rollbacker_memo[key] = (func.node, result)
         return result
 
     def is_project_function_name(self, name: str) -> bool:
@@ -2124,9 +2156,11 @@ class ProjectIndex:
                     value = self.evaluate(arg, m, None)
                     if isinstance(value, FunctionRef):
                         found.add(id(value.func.node))
+                        self._dependency_nodes.append(value.func.node)
                 for f in m.all_functions:
                     if f.name in self.config.session_dependencies:
                         found.add(id(f.node))
+                        self._dependency_nodes.append(f.node)
             self._dependencies = found
         return self._dependencies
 

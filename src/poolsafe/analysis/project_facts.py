@@ -41,6 +41,7 @@ from poolsafe.analysis.index import (
     call_pattern,
     class_bases,
     derived_root,
+    held,
     spelling,
     view_class_framework,
     word_pattern,
@@ -170,7 +171,8 @@ class ProjectFacts:
     _registrations: list[tuple[str, FunctionInfo, FunctionInfo | None, cst.Call]] | None = None
     _teardowns: list[tuple[cst.CSTNode, ModuleInfo, FunctionInfo | None]] | None = None
     _flask: bool | None = None
-    _request_only: dict[int, bool] = field(default_factory=dict)
+    #: id(def node) -> (the node, the answer) (`held`)
+    _request_only: dict[int, tuple[cst.FunctionDef, bool]] = field(default_factory=dict)
     _global_pre_ping: bool | None = None
     _flask_sqlalchemy: bool | None = None
     _app_flask_sqlalchemy: bool | None = None
@@ -575,9 +577,11 @@ class ProjectFacts:
         """Every call of `func` in the project is in a request handler, or in a
         function that only request handlers call."""
         key = id(func.node)
-        if key in self._request_only:
-            return self._request_only[key]
-        self._request_only[key] = False  # cycles and depth: not known to be request-only
+        known = held(self._request_only, key, func.node)
+        if known is not None:
+            return known[1]
+        # cycles and depth: not known to be request-only
+        self._request_only[key] = (func.node, False)
         if depth > 6:
             return False
         sites = self.callers(func)
@@ -592,7 +596,7 @@ class ProjectFacts:
                                     or self._form_validator(s.func))
             for s in sites
         )
-        self._request_only[key] = result
+        self._request_only[key] = (func.node, result)
         return result
 
     def _form_validator(self, func: FunctionInfo) -> bool:

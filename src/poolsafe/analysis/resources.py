@@ -21,7 +21,7 @@ from poolsafe.analysis.cstutil import (
     string_value,
     strip_await,
 )
-from poolsafe.analysis.index import ProjectIndex, annotation_parts, param_annotation
+from poolsafe.analysis.index import ProjectIndex, annotation_parts, held, param_annotation
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.values import (
     Connection,
@@ -131,13 +131,16 @@ class FunctionResources:
         `chat_ids(connection)` with `connection = psycopg2.connect(...)` at module
         level): the parameter is that connection. None when a caller passes anything
         else, when nothing calls the function, or when a call cannot be read."""
-        memo: dict[tuple[int, str], str | None] = self.index.derived(_CALLER_KINDS, dict)
-        key = (id(self.func.node), name)
-        if key in memo:
-            return memo[key]
-        memo[key] = None  # while it is worked out (a call cycle): not known
+        memo: dict[tuple[int, str], tuple[cst.FunctionDef, str | None]] = \
+            self.index.derived(_CALLER_KINDS, dict)
+        node = self.func.node
+        key = (id(node), name)
+        known = held(memo, key, node)
+        if known is not None:
+            return known[1]
+        memo[key] = (node, None)  # while it is worked out (a call cycle): not known
         result = self._caller_kind(name)
-        memo[key] = result
+        memo[key] = (node, result)
         return result
 
     def _caller_kind(self, name: str) -> str | None:

@@ -8,7 +8,13 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.cstutil import argument_for, iter_nodes, strip_await
-from poolsafe.analysis.index import ProjectIndex, class_bases, connection_stores, keeps_connection
+from poolsafe.analysis.index import (
+    ProjectIndex,
+    class_bases,
+    connection_stores,
+    held,
+    keeps_connection,
+)
 from poolsafe.analysis.module import ClassInfo, FunctionInfo
 from poolsafe.analysis.project_facts import (
     CallSite,
@@ -351,11 +357,13 @@ def _inheriting(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> list[Cla
     theirs, `_SUBCLASS_DEPTH` generations): one that defines no `__init__` of its own
     (`AuthModel(config)`), or whose own `__init__` calls the base's
     (`super().__init__(...)`, `Store.__init__(self, ...)`). Memoised per index."""
-    memo: dict[tuple[int, int], list[ClassInfo]] = index.derived(_INHERITING, dict)
+    memo: dict[tuple[int, int], tuple[cst.ClassDef, list[ClassInfo]]] = index.derived(
+        _INHERITING, dict)
     key = (id(cls.node), depth)
-    if key not in memo:
-        memo[key] = _find_inheriting(index, cls, depth)
-    return memo[key]
+    known = held(memo, key, cls.node)
+    if known is None:
+        known = memo[key] = (cls.node, _find_inheriting(index, cls, depth))
+    return known[1]
 
 
 #: the index fact that memoises `_inheriting`

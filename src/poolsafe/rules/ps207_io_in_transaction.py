@@ -30,7 +30,7 @@ from poolsafe.analysis.django_threads import long_running
 from poolsafe.analysis.explicit_locks import takes_lock
 from poolsafe.analysis.finite_runs import runs_in_one_run
 from poolsafe.analysis.frameworks import route_decorator_position
-from poolsafe.analysis.index import ProjectIndex, view_class_framework
+from poolsafe.analysis.index import ProjectIndex, held, view_class_framework
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.pool_errors import catches_only_pool_errors
 from poolsafe.analysis.project_facts import (
@@ -780,13 +780,14 @@ def _project_reads_only(index: ProjectIndex, func: FunctionInfo, depth: int = 0)
     one) is a read, it sets no attribute of an object (a loaded instance autoflushes),
     makes no chain write, and the project functions it calls (`_READS_ONLY_DEPTH`
     deep) only read in turn. A generator, or one past that depth, counts as writing."""
-    memo: dict[int, bool] = index.derived(_READS_ONLY_KEY, dict)
+    memo: dict[int, tuple[cst.FunctionDef, bool]] = index.derived(_READS_ONLY_KEY, dict)
     key = id(func.node)
-    if key in memo:
-        return memo[key]
+    known = held(memo, key, func.node)
+    if known is not None:
+        return known[1]
     if depth >= _READS_ONLY_DEPTH or func.is_generator or func.is_async:
         return False
-    memo[key] = True  # a recursive call adds nothing the walk does not see
+    memo[key] = (func.node, True)  # a recursive call adds nothing the walk does not see
     inner = _Walker(index, func, _MAX_HELPER_DEPTH)
     inner.handed = {p.name.value for p in func.named_params()
                     if any(w in p.name.value.lower() for w in _HANDLE_WORDS)}
@@ -802,7 +803,7 @@ def _project_reads_only(index: ProjectIndex, func: FunctionInfo, depth: int = 0)
                         and not _project_reads_only(index, callee.func, depth + 1):
                     ok = False
                     break
-    memo[key] = ok
+    memo[key] = (func.node, ok)
     return ok
 
 
@@ -1526,19 +1527,21 @@ class _Walker:
         """`armed_helper`'s answer for a project function the call runs (memoised)."""
         memo = _ARMED_HELPERS.setdefault(self.index, {})
         key = (id(helper.node), self.depth)
-        if key not in memo:
-            memo[key] = False  # a recursive call begins nothing more
+        known = held(memo, key, helper.node)
+        if known is None:
+            # a recursive call begins nothing more
+            known = memo[key] = (helper.node, False)
             inner = _Walker(self.index, helper, self.depth + 1)
             inner.armed = (_HELPER_KEY,)
             with self.index.full_resolution():
                 left = inner.walk(body_statements(helper.node.body), frozenset())
             if inner.found:
                 what, family, via = inner.found[0][1]
-                memo[key] = (what if via is None else f"{via}() -> {what}", family,
-                             helper.name)
+                known = memo[key] = (helper.node, (
+                    what if via is None else f"{via}() -> {what}", family, helper.name))
             else:
-                memo[key] = _HELPER_KEY in left
-        return memo[key]
+                known = memo[key] = (helper.node, _HELPER_KEY in left)
+        return known[1]
 
     def armed_cleaning(self, call: cst.Call) -> Slow | bool:
         """`form.is_valid()` / `form.full_clean()` on an instance of a project class
@@ -2078,10 +2081,11 @@ def _decorator_handles(index: ProjectIndex, func: FunctionInfo) -> dict[str, boo
     wrapper, and the wrapper calls the function with a name bound to a connection
     (checked out of a pool, or entered with `with ... as conn`)."""
     memo = _DECORATOR_HANDLES.setdefault(index, {})
-    if id(func.node) in memo:
-        return memo[id(func.node)]
+    known = held(memo, id(func.node), func.node)
+    if known is not None:
+        return known[1]
     out: dict[str, bool] = {}
-    memo[id(func.node)] = out
+    memo[id(func.node)] = (func.node, out)
     for d in func.node.decorators:
         ref = index.evaluate(d.decorator, func.module, func.parent)
         if not isinstance(ref, FunctionRef) or len(ref.func.param_names()) != 1:
@@ -2142,16 +2146,20 @@ def _untyped_psycopg2_checkout(index: ProjectIndex, func: FunctionInfo,
 _PSYCOPG2_POOLS_KEY = "_ps207_builds_psycopg2_pools"
 
 
+#: the memos below are keyed by id(def node) and hold the node (`held`)
 _DECORATOR_HANDLES: weakref.WeakKeyDictionary[
-    ProjectIndex, dict[int, dict[str, bool]]] = weakref.WeakKeyDictionary()
+    ProjectIndex, dict[int, tuple[cst.FunctionDef, dict[str, bool]]]] = (
+    weakref.WeakKeyDictionary())
 
 _ARMED_HELPERS: weakref.WeakKeyDictionary[
-    ProjectIndex, dict[tuple[int, int], Slow | bool]] = weakref.WeakKeyDictionary()
+    ProjectIndex, dict[tuple[int, int], tuple[cst.FunctionDef, Slow | bool]]] = (
+    weakref.WeakKeyDictionary())
 #: the transaction a helper's first query begins, as its armed walk names it
 _HELPER_KEY = "the caller's transaction"
 
 _SLOW_INSIDE: weakref.WeakKeyDictionary[
-    ProjectIndex, dict[tuple[int, frozenset[int]], tuple[str, str] | None]] = (
+    ProjectIndex, dict[tuple[int, frozenset[int]],
+                       tuple[cst.FunctionDef, tuple[str, str] | None]]] = (
     weakref.WeakKeyDictionary())
 
 def _default_truth(param: cst.Param) -> bool | None:
@@ -2224,10 +2232,12 @@ def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int,
     in `untaken` (on a branch the caller's arguments rule out, `_untaken_calls`) are
     not made."""
     memo = _SLOW_INSIDE.setdefault(index, {})
+    # (the ids in `untaken` are of calls inside the callee's node, which the entry holds)
     key = (id(func.node), untaken)
-    if key in memo:
-        return memo[key]
-    memo[key] = None
+    known = held(memo, key, func.node)
+    if known is not None:
+        return known[1]
+    memo[key] = (func.node, None)
     result: tuple[str, str] | None = None
     calls = func.direct_calls
     ends = any(isinstance(c.func, cst.Attribute) and c.func.attr.value in TRANSACTION_END_METHODS
@@ -2256,5 +2266,5 @@ def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int,
                     if inner is not None:
                         result = (f"{callee.func.name}() -> {inner[0]}", inner[1])
                         break
-    memo[key] = result
+    memo[key] = (func.node, result)
     return result

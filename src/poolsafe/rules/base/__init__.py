@@ -47,16 +47,18 @@ class FileContext:
     def __init__(self, module: ModuleInfo, index: ProjectIndex) -> None:
         self.module = module
         self.index = index
-        self._flows: dict[int, FlowResult] = {}
+        #: id(def node) -> (the node, its flow): the node is kept, so that no node made
+        #: later takes its id while this context lives
+        self._flows: dict[int, tuple[cst.FunctionDef, FlowResult]] = {}
 
     def flow(self, func: FunctionInfo) -> FlowResult:
         key = id(func.node)
         found = self._flows.get(key)
-        if found is None:
+        if found is None or found[0] is not func.node:
             from poolsafe.analysis.flow import analyse_function  # (only when not known)
 
-            found = self._flows[key] = analyse_function(self.index, func)
-        return found
+            found = self._flows[key] = (func.node, analyse_function(self.index, func))
+        return found[1]
 
     def flows(self) -> Iterator[tuple[FunctionInfo, FlowResult]]:
         for func in self.module.all_functions:
