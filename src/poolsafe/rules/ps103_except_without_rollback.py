@@ -535,10 +535,14 @@ class ExceptWithoutRollback(Rule):
     after a literal `SELECT` or `... RETURNING` on that cursor always has a result
     set and counts for nothing). A rollback that would also undo work done
     before the `try` in the same transaction is not offered: work through the
-    function's own names, or through a project function that reaches the module's
-    connection or session without being handed it (up to 3 calls down), with no
-    commit between. A local that is only a second name for a module-level one
-    (`s = Session`, a scoped session's registry) counts as the module's. No rollback
+    function's own names, through a project function that reaches the module's
+    connection or session without being handed it (up to 3 calls down), or through
+    an object that holds it (`repo.add(a)` where `repo = Repo(conn)`, or its class's
+    attributes name it), with no commit between. A local that is only a second name
+    for a module-level one (`s = Session`, a scoped session's registry) counts as the
+    module's. A view's session counts as the request's own, except the module's one
+    connection or session object made at import (`session = SessionLocal()`): its
+    transaction may hold what an earlier request left uncommitted. No rollback
     is offered for Flask-SQLAlchemy's `db.session` in a handler that runs after the
     `with app.app_context():` block it was used in: leaving the context removed the
     session, and outside it `db.session` raises (Flask-SQLAlchemy 3).
