@@ -34,16 +34,44 @@ def checked(code: str, files: dict[str, str]) -> None:
     assert again.sources() == files and not again.applied
 
 
+def no_safe_fix(code: str, files: dict[str, str], path: str, *phrases: str,
+                unsafe: bool = False) -> list[str]:
+    """The run (the safe one, or with `unsafe` the unsafe one too) leaves `files[path]`
+    as it was, applies nothing, and leaves a finding whose reason holds every one of
+    `phrases` ("not fixable", "unsafe fix available", the reason's words). The reasons
+    left."""
+    text, left, applied = fix_one(code, files, path, unsafe=unsafe)
+    assert text == files[path] and applied == [], text
+    assert any(all(p in r for p in phrases) for r in left), left
+    return left
+
+
+def only_an_unsafe_fix(code: str, files: dict[str, str], path: str, reason: str,
+                       shows: str = "") -> str:
+    """The safe run leaves `files[path]` with an unsafe fix whose reason holds
+    `reason`; the unsafe run applies that fix, marked unsafe, and its text holds
+    `shows`; the fixed project is checked (it parses, re-fixes to nothing). The fixed
+    text of `path`."""
+    no_safe_fix(code, files, path, "unsafe fix available", reason)
+    fixed, _, unsafe_applied = fix_one(code, files, path, unsafe=True)
+    assert unsafe_applied == [False] and fixed != files[path] and shows in fixed, fixed
+    checked(code, {**files, path: fixed})
+    return fixed
+
+
+def one_safe_fix(code: str, files: dict[str, str], path: str) -> str:
+    """The safe run applies one fix, safe, with nothing left; the fixed project is
+    checked. The fixed text of `path`."""
+    text, left, applied = fix_one(code, files, path, unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    checked(code, {**files, path: text})
+    return text
+
+
 def unsafe_only(code: str, source: str, reason: str) -> str:
     """`source` (a `case.py`) is left by the safe run with an unsafe fix whose reason
     holds `reason`; the text of that fix, checked (it parses, re-fixes to nothing)."""
-    text, left, applied = fix_one(code, {"case.py": source}, "case.py", unsafe=False)
-    assert text == source and applied == [], text
-    assert any("unsafe fix available" in r and reason in r for r in left), left
-    fixed, _, unsafe_applied = fix_one(code, {"case.py": source}, "case.py", unsafe=True)
-    assert unsafe_applied == [False] and fixed != source, fixed
-    checked(code, {"case.py": fixed})
-    return fixed
+    return only_an_unsafe_fix(code, {"case.py": source}, "case.py", reason)
 
 
 def safe_and_runs_the_same(code: str, source: str,

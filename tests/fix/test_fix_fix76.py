@@ -23,7 +23,14 @@ from typing import Any
 
 import pytest
 import test_fix_fix68
-from fix_checks import checked, fix_one, safe_and_runs_the_same, unsafe_only
+from fix_checks import (
+    checked,
+    no_safe_fix,
+    one_safe_fix,
+    only_an_unsafe_fix,
+    safe_and_runs_the_same,
+    unsafe_only,
+)
 from test_fix_fix68 import HEAD, _run
 
 from poolsafe.fix.loop.apply import fix_sources
@@ -172,13 +179,7 @@ WRITTEN_ELSEWHERE: dict[str, tuple[str, dict[str, str]]] = {
 def test_a_keyword_beside_a_mapping_a_third_module_or_an_alias_writes_is_unsafe(
         name: str) -> None:
     code, files = WRITTEN_ELSEWHERE[name]
-    result = fix_sources(files, ScanOptions(select={code}), unsafe=False)
-    assert result.sources() == files and not result.applied, result.sources()
-    assert any("unsafe fix available" in x.reason and "written item by item" in x.reason
-               for x in result.left), [x.reason for x in result.left]
-    fixed = fix_sources(files, ScanOptions(select={code}), unsafe=True).sources()["case.py"]
-    assert "pool_pre_ping=True" in fixed
-    checked(code, {**files, "case.py": fixed})
+    only_an_unsafe_fix(code, files, "case.py", "written item by item", "pool_pre_ping=True")
     # why: run the module with a stand-in `create_engine`, the keyword given twice
     namespace: dict[str, Any] = {}
     mapping: dict[str, Any] = {"pool_pre_ping": True}
@@ -332,9 +333,7 @@ def _cursor_connection(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_generator_that_yields_its_connection_otherwise_is_not_fixed(name: str) -> None:
     body, take = YIELDED[name]
     source = HEAD + GENERATOR.format(body=body, take=take)
-    text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=True)
-    assert text == source and applied == [], text
-    assert any("yielded to a caller" in r for r in left), left
+    no_safe_fix("PS102", {"case.py": source}, "case.py", "yielded to a caller", unsafe=True)
     # why: the fix's text (at main) gave it back while the caller still held it
     fixed = source.replace("    POOL.putconn(conn)\n", "").replace(
         "    conn = POOL.getconn()\n", "    conn = POOL.getconn()\n    try:\n").replace(
@@ -410,9 +409,8 @@ TWO_CALLS_AT_MAIN = (
 
 def test_ps106_two_calls_of_the_helper_in_one_caller_are_not_fixed() -> None:
     source = HEAD + PS106_HELPER + TWO_CALLS
-    text, left, applied = fix_one("PS106", {"case.py": source}, "case.py", unsafe=True)
-    assert text == source and applied == [], text
-    assert any("calls `get_connection` more than once" in r for r in left), left
+    no_safe_fix("PS106", {"case.py": source}, "case.py",
+                "calls `get_connection` more than once", unsafe=True)
     assert _run(source, "ok", 2)[0] == ("returns", [(1,), (1,)])
     assert _run(TWO_CALLS_AT_MAIN, "ok", 2)[0][:2] == ("raises", "AttributeError")
 
@@ -467,19 +465,13 @@ def _post_log(text: str) -> Any:
 def test_ps105_a_route_that_already_takes_the_dependency_is_unsafe(name: str) -> None:
     param, held = PS105_SHARED[name]
     source = PS105_APP.format(param=param, held=held)
-    text, left, applied = fix_one("PS105", {"main.py": source}, "main.py", unsafe=False)
-    assert text == source and applied == [], text
-    assert any("unsafe fix available" in r and "the same session" in r for r in left), left
-    fixed, _, _ = fix_one("PS105", {"main.py": source}, "main.py", unsafe=True)
-    assert "audit: Session = Depends(get_db)" in fixed, fixed
-    checked("PS105", {"main.py": fixed})
+    fixed = only_an_unsafe_fix("PS105", {"main.py": source}, "main.py", "the same session",
+                               "audit: Session = Depends(get_db)")
     assert _post_log(source) == {"same": False}
     assert _post_log(fixed) == {"same": True}
 
 
 def test_ps105_a_route_with_other_dependencies_stays_safe() -> None:
     source = PS105_APP.format(param="n: int = 0", held="n")
-    text, left, applied = fix_one("PS105", {"main.py": source}, "main.py", unsafe=False)
-    assert applied == [True] and not left, (text, left)
-    checked("PS105", {"main.py": text})
+    text = one_safe_fix("PS105", {"main.py": source}, "main.py")
     assert _post_log(text) == _post_log(source) == {"same": False}

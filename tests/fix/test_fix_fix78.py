@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fix_checks import checked, fix_one, safe_and_runs_the_same
+from fix_checks import no_safe_fix, one_safe_fix, only_an_unsafe_fix, safe_and_runs_the_same
 from test_fix_fix68 import HEAD, _run
 
 # ------------------------------------------------------------------ PS104
@@ -100,9 +100,7 @@ def _get_one(text: str) -> tuple[Any, list[Any]]:
 def test_ps104_a_yield_that_may_be_skipped_or_followed_is_not_fixed(name: str) -> None:
     dep, at_main, enabled = PS104_BROKEN[name]
     source = PS104_APP.format(enabled=enabled, dep=dep)
-    text, left, applied = fix_one("PS104", {"main.py": source}, "main.py", unsafe=True)
-    assert text == source and applied == [], text
-    assert any("not fixable" in r for r in left), left
+    no_safe_fix("PS104", {"main.py": source}, "main.py", "not fixable", unsafe=True)
     # why: main's safe fix answered or acted otherwise
     fixed_at_main = PS104_APP.format(enabled=enabled, dep=at_main)
     compile(fixed_at_main, "main.py", "exec")
@@ -114,9 +112,7 @@ def test_ps104_a_yield_that_may_be_skipped_or_followed_is_not_fixed(name: str) -
 def test_ps104_a_yield_every_other_way_raises_around_stays_safe(name: str,
                                                                   enabled: bool) -> None:
     source = PS104_APP.format(enabled=enabled, dep=PS104_KEPT[name])
-    text, left, applied = fix_one("PS104", {"main.py": source}, "main.py", unsafe=False)
-    assert applied == [True] and not left, (text, left)
-    checked("PS104", {"main.py": text})
+    text = one_safe_fix("PS104", {"main.py": source}, "main.py")
     assert "yield db" in text
     assert _get_one(text) == _get_one(source)
 
@@ -141,9 +137,8 @@ PS106_CALLER_AT_MAIN = ("def go():\n    with get_connection() as conn:\n        
 def test_ps106_a_yield_that_may_be_skipped_is_not_fixed(name: str) -> None:
     helper = PS106_BROKEN[name]
     source = HEAD + helper.format(ret="return") + "\n\n" + PS106_CALLER
-    text, left, applied = fix_one("PS106", {"case.py": source}, "case.py", unsafe=True)
-    assert text == source and applied == [], text
-    assert any("not fixable" in r and "yields nothing" in r for r in left), left
+    no_safe_fix("PS106", {"case.py": source}, "case.py", "not fixable", "yields nothing",
+                unsafe=True)
     at_main = ("from contextlib import contextmanager\n" + HEAD
                + helper.format(ret="yield").replace("def get_connection",
                                                     "@contextmanager\ndef get_connection")
@@ -204,18 +199,15 @@ PS103_NO_EARLIER_WORK: dict[str, str] = {
 def test_ps103_a_rollback_that_undoes_earlier_work_through_another_name_is_not_fixed(
         name: str) -> None:
     source, work = PS103_EARLIER_WORK[name]
-    text, left, applied = fix_one("PS103", {"case.py": source}, "case.py", unsafe=True)
-    assert text == source and applied == [], text
-    assert any("not fixable" in r and "also undoes" in r and work in r for r in left), left
+    no_safe_fix("PS103", {"case.py": source}, "case.py", "not fixable", "also undoes", work,
+                unsafe=True)
 
 
 @pytest.mark.parametrize("name", sorted(PS103_NO_EARLIER_WORK))
 def test_ps103_a_rollback_with_no_earlier_work_stays_safe(name: str) -> None:
     source = PS103_NO_EARLIER_WORK[name]
-    text, left, applied = fix_one("PS103", {"case.py": source}, "case.py", unsafe=False)
-    assert applied == [True] and not left, (text, left)
+    text = one_safe_fix("PS103", {"case.py": source}, "case.py")
     assert "        s.rollback()\n        print(\"skip b\")" in text, text
-    checked("PS103", {"case.py": text})
 
 
 # ------------------------------------------------------------------ PS102, round 34's left
@@ -246,12 +238,8 @@ RELEASE_MADE_BY_A_CALL: dict[str, str] = {
 @pytest.mark.parametrize("name", sorted(RELEASE_MADE_BY_A_CALL))
 def test_ps102_a_release_through_a_name_a_call_made_is_unsafe(name: str) -> None:
     source = RELEASE_MADE_BY_A_CALL[name]
-    text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
-    assert text == source and applied == [], text
-    assert any("unsafe fix available" in r and "may give `conn` back" in r for r in left), left
-    fixed, _, unsafe_applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=True)
-    assert unsafe_applied == [False] and "finally:\n        POOL.putconn(conn)" in fixed, fixed
-    checked("PS102", {"case.py": fixed})
+    fixed = only_an_unsafe_fix("PS102", {"case.py": source}, "case.py", "may give `conn` back",
+                               "finally:\n        POOL.putconn(conn)")
     for mode in ("ok", "empty"):
         assert _run(source, mode, 2)[0][0] == "returns"
         # why it is unsafe: the fixed text gives it back a second time
@@ -335,21 +323,15 @@ def _post(text: str) -> Any:
 @pytest.mark.parametrize("name", sorted(PS105_DECLARED))
 def test_ps105_a_dependency_declared_with_dependencies_is_unsafe(name: str) -> None:
     source = _declared_app(**PS105_DECLARED[name])
-    text, left, applied = fix_one("PS105", {"main.py": source}, "main.py", unsafe=False)
-    assert text == source and applied == [], text
-    assert any("unsafe fix available" in r and "the same session" in r for r in left), left
-    fixed, _, _ = fix_one("PS105", {"main.py": source}, "main.py", unsafe=True)
-    assert "audit: Session = Depends(get_db)" in fixed, fixed
-    checked("PS105", {"main.py": fixed})
+    fixed = only_an_unsafe_fix("PS105", {"main.py": source}, "main.py", "the same session",
+                               "audit: Session = Depends(get_db)")
     assert _post(source) == {"same": False}
     assert _post(fixed) == {"same": True}
 
 
 def test_ps105_a_route_with_no_declared_dependency_stays_safe() -> None:
     source = _declared_app()
-    text, left, applied = fix_one("PS105", {"main.py": source}, "main.py", unsafe=False)
-    assert applied == [True] and not left, (text, left)
-    checked("PS105", {"main.py": text})
+    text = one_safe_fix("PS105", {"main.py": source}, "main.py")
     # no `get_db` ran in the original; in the fixed app the only one is the route's own
     assert _post(source) == {"same": None}
     assert _post(text) == {"same": True}
@@ -419,12 +401,7 @@ def test_ps205_a_body_streamed_otherwise_makes_the_teardown_fix_unsafe(name: str
     last, others = PS205_STREAMED[name]
     source = _streamed_app(last)
     files = {"app.py": source, **others}
-    text, left, applied = fix_one("PS205", files, "app.py", unsafe=False)
-    assert text == source and applied == [], text
-    assert any("unsafe fix available" in r and "stream" in r for r in left), left
-    fixed, _, unsafe_applied = fix_one("PS205", files, "app.py", unsafe=True)
-    assert unsafe_applied == [False] and "db_session.remove()" in fixed, fixed
-    checked("PS205", {**files, "app.py": fixed})
+    fixed = only_an_unsafe_fix("PS205", files, "app.py", "stream", "db_session.remove()")
     assert _export_with(source, others) == (200, "ann,2\n")
     assert _export_with(fixed, others) == "DetachedInstanceError"
 
@@ -437,9 +414,7 @@ def test_ps205_an_imported_function_that_builds_the_body_stays_safe() -> None:
     source = _streamed_app("    from streams import csv\n"
                            "    return Response(csv(users), mimetype=\"text/csv\")\n")
     files = {"app.py": source, **others}
-    text, left, applied = fix_one("PS205", files, "app.py", unsafe=False)
-    assert applied == [True] and not left, (text, left)
-    checked("PS205", {**files, "app.py": text})
+    text = one_safe_fix("PS205", files, "app.py")
     assert _export_with(text, others) == _export_with(source, others) == (200, "ann,2\n")
 
 
@@ -493,17 +468,10 @@ PS206_CONTEXT_TASKS: dict[str, str] = {
 def test_ps206_a_task_class_that_pushes_a_context_makes_the_fix_unsafe(name: str) -> None:
     files = {"factory.py": PS206_FACTORY,
              "tasks.py": PS206_TASKS.format(task_class=PS206_CONTEXT_TASKS[name])}
-    text, left, applied = fix_one("PS206", files, "tasks.py", unsafe=False)
-    assert text == files["tasks.py"] and applied == [], text
-    assert any("unsafe fix available" in r and "FlaskTask" in r for r in left), left
-    fixed, _, unsafe_applied = fix_one("PS206", files, "tasks.py", unsafe=True)
-    assert unsafe_applied == [False] and "with app.app_context():" in fixed, fixed
-    checked("PS206", {**files, "tasks.py": fixed})
+    only_an_unsafe_fix("PS206", files, "tasks.py", "FlaskTask", "with app.app_context():")
 
 
 def test_ps206_a_task_class_without_a_context_stays_safe() -> None:
     plain = "\n\ncelery = Celery(__name__)\n"
     files = {"factory.py": PS206_FACTORY, "tasks.py": PS206_TASKS.format(task_class=plain)}
-    text, left, applied = fix_one("PS206", files, "tasks.py", unsafe=False)
-    assert applied == [True] and not left, (text, left)
-    checked("PS206", {**files, "tasks.py": text})
+    one_safe_fix("PS206", files, "tasks.py")

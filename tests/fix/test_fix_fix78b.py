@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fix_checks import checked, fix_one
+from fix_checks import no_safe_fix, one_safe_fix, only_an_unsafe_fix
 from stand_in_driver import installed
 from test_fix_fix68 import HEAD, _run
 
@@ -90,12 +90,8 @@ def _run_with(text: str, others: dict[str, str], mode: str, size: int) -> Any:
 def test_ps102_a_release_made_by_a_factory_read_elsewhere_is_unsafe(name: str) -> None:
     source, others = RELEASE_MADE_ELSEWHERE[name]
     files = {"case.py": source, **others}
-    text, left, applied = fix_one("PS102", files, "case.py", unsafe=False)
-    assert text == source and applied == [], text
-    assert any("unsafe fix available" in r and "may give `conn` back" in r for r in left), left
-    fixed, _, unsafe_applied = fix_one("PS102", files, "case.py", unsafe=True)
-    assert unsafe_applied == [False] and "finally:\n        POOL.putconn(conn)" in fixed, fixed
-    checked("PS102", {**files, "case.py": fixed})
+    fixed = only_an_unsafe_fix("PS102", files, "case.py", "may give `conn` back",
+                               "finally:\n        POOL.putconn(conn)")
     for mode in ("ok", "empty"):
         assert _run_with(source, others, mode, 2)[0][0] == "returns"
         # why it is unsafe: the fixed text gives it back a second time
@@ -121,9 +117,7 @@ def test_ps102_an_imported_factory_that_makes_no_release_stays_safe(name: str) -
               "    check = make_checker()\n    ok = check(conn)\n    POOL.putconn(conn)\n"
               "    return rows, ok\n")
     files = {"case.py": source, **others}
-    text, left, applied = fix_one("PS102", files, "case.py", unsafe=False)
-    assert applied == [True] and not left, (text, left)
-    checked("PS102", {**files, "case.py": text})
+    text = one_safe_fix("PS102", files, "case.py")
     for size in (1, 2):
         for mode in ("ok", "empty", "fail"):
             before, kept = _run_with(source, others, mode, size)
@@ -181,12 +175,8 @@ def test_ps205_a_body_streamed_through_a_name_makes_the_teardown_fix_unsafe(
         name: str) -> None:
     pytest.importorskip("flask")
     source = _streamed_app(PS205_THROUGH_A_NAME[name])
-    text, left, applied = fix_one("PS205", {"app.py": source}, "app.py", unsafe=False)
-    assert text == source and applied == [], text
-    assert any("unsafe fix available" in r and "stream" in r for r in left), left
-    fixed, _, unsafe_applied = fix_one("PS205", {"app.py": source}, "app.py", unsafe=True)
-    assert unsafe_applied == [False] and "db_session.remove()" in fixed, fixed
-    checked("PS205", {"app.py": fixed})
+    fixed = only_an_unsafe_fix("PS205", {"app.py": source}, "app.py", "stream",
+                               "db_session.remove()")
     assert _export_with(source, {}) == (200, "ann,2\n")
     assert _export_with(fixed, {}) == "DetachedInstanceError"
 
@@ -209,9 +199,7 @@ PS205_BUILT: dict[str, str] = {
 def test_ps205_a_name_bound_to_a_built_body_stays_safe(name: str) -> None:
     pytest.importorskip("flask")
     source = _streamed_app(PS205_BUILT[name])
-    text, left, applied = fix_one("PS205", {"app.py": source}, "app.py", unsafe=False)
-    assert applied == [True] and not left, (text, left)
-    checked("PS205", {"app.py": text})
+    text = one_safe_fix("PS205", {"app.py": source}, "app.py")
     assert _export_with(text, {}) == _export_with(source, {}) == (200, "ann,2\n")
 
 
@@ -268,36 +256,29 @@ _IMPORTED_SAVE = ("import psycopg2\n\nfrom db import conn\n"
 def test_ps103_a_function_imported_with_the_connection_it_shares_is_not_fixed() -> None:
     source = _IMPORTED_SAVE.format(before="    insert_a(a)\n")
     files = {"case.py": source, **PS103_IMPORTED}
-    text, left, applied = fix_one("PS103", files, "case.py", unsafe=True)
-    assert text == source and applied == [], text
-    assert any("not fixable" in r and "`insert_a(a)`" in r for r in left), left
+    no_safe_fix("PS103", files, "case.py", "not fixable", "`insert_a(a)`", unsafe=True)
 
 
 def test_ps103_an_imported_function_reading_only_the_dsn_is_refused_too() -> None:
     # `conn.dsn` is read through the module's `conn` too: counted as work (over-refusal)
     source = _IMPORTED_SAVE.format(before="    log_dsn()\n")
     files = {"case.py": source, **PS103_IMPORTED}
-    _, left, applied = fix_one("PS103", files, "case.py", unsafe=True)
-    assert applied == [] and any("`log_dsn()`" in r for r in left), left
+    no_safe_fix("PS103", files, "case.py", "`log_dsn()`", unsafe=True)
 
 
 @pytest.mark.parametrize("name", sorted(PS103_WORK_ELSEWHERE))
 def test_ps103_a_rollback_that_undoes_work_done_elsewhere_is_not_fixed(name: str) -> None:
     source, work = PS103_WORK_ELSEWHERE[name]
-    text, left, applied = fix_one("PS103", {"case.py": source}, "case.py", unsafe=True)
-    assert text == source and applied == [], text
-    assert any("not fixable" in r and "also undoes" in r and f"`{work}`" in r
-               for r in left), left
+    no_safe_fix("PS103", {"case.py": source}, "case.py", "not fixable", "also undoes",
+                f"`{work}`", unsafe=True)
 
 
 def test_ps103_the_scoped_session_registry_under_a_local_name_is_unsafe() -> None:
     # no earlier work here, but `s` is the thread's session, which the caller may have
     # worked in: as for the module's own name, the fix is offered as unsafe only
     source = PS103_SA + _SA_SAVE.format(made="Session", before="")
-    text, left, applied = fix_one("PS103", {"case.py": source}, "case.py", unsafe=False)
-    assert text == source and applied == [], text
-    assert any("unsafe fix available" in r and "is the module's `Session`" in r
-               for r in left), left
+    no_safe_fix("PS103", {"case.py": source}, "case.py", "unsafe fix available",
+                "is the module's `Session`")
 
 
 #: look-alikes: nothing before the `try` works in the transaction, or it was committed,
@@ -315,7 +296,5 @@ PS103_NOTHING_ELSEWHERE: dict[str, str] = {
 @pytest.mark.parametrize("name", sorted(PS103_NOTHING_ELSEWHERE))
 def test_ps103_a_rollback_with_no_work_done_elsewhere_stays_safe(name: str) -> None:
     source = PS103_NOTHING_ELSEWHERE[name]
-    text, left, applied = fix_one("PS103", {"case.py": source}, "case.py", unsafe=False)
-    assert applied == [True] and not left, (text, left)
+    text = one_safe_fix("PS103", {"case.py": source}, "case.py")
     assert "rollback()" in text and text != source, text
-    checked("PS103", {"case.py": text})

@@ -546,10 +546,14 @@ class ExceptWithoutRollback(Rule):
     after a literal `SELECT` or `... RETURNING` on that cursor always has a result
     set and counts for nothing). A rollback that would also undo work done
     before the `try` in the same transaction is not offered: work through the
-    function's own names, or through a project function that reaches the module's
-    connection or session without being handed it (up to 3 calls down), with no
-    commit between. A local that is only a second name for a module-level one
-    (`s = Session`, a scoped session's registry) counts as the module's. No rollback
+    function's own names, through a project function that reaches the module's
+    connection or session without being handed it (up to 3 calls down), or through
+    an object that holds it (`repo.add(a)` where `repo = Repo(conn)`, or its class's
+    attributes name it), with no commit between. A local that is only a second name
+    for a module-level one (`s = Session`, a scoped session's registry) counts as the
+    module's. A view's session counts as the request's own, except the module's one
+    connection or session object made at import (`session = SessionLocal()`): its
+    transaction may hold what an earlier request left uncommitted. No rollback
     is offered for Flask-SQLAlchemy's `db.session` in a handler that runs after the
     `with app.app_context():` block it was used in: leaving the context removed the
     session, and outside it `db.session` raises (Flask-SQLAlchemy 3).
@@ -921,7 +925,7 @@ def _shared_transaction(ctx: FileContext, func: FunctionInfo, resource: str) -> 
     name from outside the function), or None when `func` acquired it itself or
     handles a request (whose session begins with the request)."""
     root = resource.split(".")[0]
-    if request_handler(ctx.index, func) is not None:
+    if request_handler(ctx.index, func) is not None and not _made_at_import(ctx, func, root):
         return None
     if root in ("self", "cls") and func.cls is not None:
         return f"`{resource}` belongs to the object, beyond this call"
@@ -940,6 +944,17 @@ def _shared_transaction(ctx: FileContext, func: FunctionInfo, resource: str) -> 
     if root in func.locals:
         return None
     return f"`{resource}` outlives this call"
+
+
+def _made_at_import(ctx: FileContext, func: FunctionInfo, root: str) -> bool:
+    """`root` is the module's one connection or session object, made when the module
+    is imported (`session = SessionLocal()`, `conn = psycopg2.connect(...)`) and shared
+    by every request, not a registry that hands each request its own (a scoped
+    session, Flask-SQLAlchemy's `db.session`): in a view its transaction may hold what
+    an earlier request did and did not commit."""
+    name = _module_name_of(func, root)
+    return name is not None and isinstance(
+        ctx.index.evaluate_dotted(name, func.module, None), Connection)
 
 
 def _module_name_of(func: FunctionInfo, root: str) -> str | None:
@@ -1000,7 +1015,9 @@ def _earlier_work_elsewhere(ctx: FileContext, func: FunctionInfo,
         called = dotted_name(node.func) or ""
         if called in (f"{resource}.commit", f"{name}{resource[len(root):]}.commit"):
             found = None
-        elif target is not None and _reaches(ctx, func, node, target, 0, set()):
+        elif target is not None and (_reaches(ctx, func, node, target, 0, set())
+                                     or _through_a_holder(ctx, func, node, target,
+                                                          {root, name})):
             found = node
     if found is None:
         return None
@@ -1008,6 +1025,49 @@ def _earlier_work_elsewhere(ctx: FileContext, func: FunctionInfo,
             f"`{func.module.tree.code_for_node(found)}` did through the module's `{name}`, "
             "run before the `try` in the same transaction, and the code after it goes on "
             "as if that were kept")
+
+
+def _through_a_holder(ctx: FileContext, func: FunctionInfo, call: cst.Call, target: str,
+                      direct: set[str]) -> bool:
+    """`call` works through an object that holds the module's connection or session
+    (`target`), not named here: `repo.add(a)` or `repo.session.add(a)` where `repo`
+    (the function's, or the module's) was made handed it (`Repo(Session)`), or is an
+    instance of a project class whose attributes name it (`self.session = Session`).
+    (`direct`: the names of the resource itself, whose work the equivalence check
+    reads.)"""
+    receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
+    while isinstance(receiver, (cst.Attribute, cst.Call, cst.Subscript)):
+        receiver = receiver.func if isinstance(receiver, cst.Call) else receiver.value
+    if not isinstance(receiver, cst.Name) or receiver.value in direct:
+        return False
+    holder = receiver.value
+    if holder in func.all_param_names():
+        return False
+    if holder in func.locals:
+        values = [n.value for n in iter_nodes(func.node.body)
+                  if isinstance(n, (cst.Assign, cst.AnnAssign, cst.NamedExpr))
+                  and n.value is not None and holder in bound_names(n)]
+        module = func.module
+    else:
+        values, module = list(func.module.assigns.get(holder, [])), func.module
+    if any(_names(module, value, target) for value in values):
+        return True
+    made = ctx.index.evaluate_dotted(holder, func.module, func)
+    if isinstance(made, Instance):
+        held = [*made.cls.attributes.values(), *made.cls.class_values.values()]
+        return any(_names(made.cls.module, v, target) for vs in held for v in vs)
+    return False
+
+
+def _names(module: ModuleInfo, expr: cst.BaseExpression, target: str) -> bool:
+    """`expr` mentions the module-level `target` (`Session`, `db.conn`) by a name of
+    `module`."""
+    for node in iter_nodes(expr):
+        used = dotted_name(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+        if used is not None and any(_qualified(module, used.rsplit(".", k)[0]) == target
+                                    for k in range(used.count(".") + 1)):
+            return True
+    return False
 
 
 def _reaches(ctx: FileContext, func: FunctionInfo, call: cst.Call, target: str,

@@ -131,8 +131,9 @@ class ScopedSessionNeverRemoved(Rule):
     the project, imported, renamed or not, a lazy `map(...)` / `filter(...)`, or
     `iter(...)` / `itertools.chain(...)` of one of these, given to
     `Response(...)` or returned by a view, directly or through a name bound to it
-    (`gen = rows(); return Response(gen)`) or a parameter of a helper of the module
-    handed it; a view that is a generator; Flask's
+    (`gen = rows(); return Response(gen)`) or a parameter of a helper handed it, of
+    the module or of another one (imported, renamed, or through its module; read by
+    the helper's name); a view that is a generator; Flask's
     `stream_template(...)`): Flask runs the body after the
     app context has ended, `stream_with_context` included (it keeps the request
     context), so after the new handler, and what the generator reads of the removed

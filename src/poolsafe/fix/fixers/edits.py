@@ -31,7 +31,7 @@ from poolsafe.analysis.flow import (
     is_pytest_fixture,
 )
 from poolsafe.analysis.index import ProjectIndex, method_alias
-from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import inventory, resolve
 from poolsafe.analysis.values import (
     ClassRef,
@@ -2337,7 +2337,13 @@ def _made_by_a_factory(index: ProjectIndex, module: ModuleInfo, func: FunctionIn
         return False
     if isinstance(value.func, cst.Attribute) and value.func.attr.value in _ITEM_GETTERS:
         return True
+    if not isinstance(value.func, (cst.Name, cst.Attribute)) \
+            and _may_hold_a_method(module, value.func):
+        # a factory reached at run time: `getattr(rel, "make")(pool)`, `MAKERS["pg"](pool)`
+        return True
     made = index.evaluate(value.func, module, func)
+    if isinstance(made, ClassRef):
+        return _calls_release(index, made.cls)
     if not isinstance(made, FunctionRef):
         local = module.functions.get(value.func.value) \
             if isinstance(value.func, cst.Name) else None
@@ -2351,6 +2357,20 @@ def _made_by_a_factory(index: ProjectIndex, module: ModuleInfo, func: FunctionIn
             or (depth < 3 and _made_by_a_factory(index, maker.module, maker, r.value,
                                                  depth + 1)))
         for r in maker.returns)
+
+
+def _calls_release(index: ProjectIndex, cls: ClassInfo) -> bool:
+    """An instance of `cls` (a project class) is callable (its own or a project base's
+    `__call__`) and that call may give back what it is handed (`self.pool.putconn(c)`,
+    3 levels of project calls): `release = Releaser(pool); release(conn)`."""
+    method = cls.methods.get("__call__")
+    if method is None:
+        method = index._inherited_method(cls, "__call__", 0)
+    if method is None:
+        return False
+    params = method.param_names()
+    return any(may_give_back(index, method, inner, name)
+               for name in params for inner in iter_calls(method.node.body))
 
 
 def _may_hold_a_method(module: ModuleInfo, value: cst.BaseExpression) -> bool:

@@ -374,10 +374,12 @@ def streamed_response(index: ProjectIndex) -> str | None:
     generators = {n.name.value for m in index.modules_mentioning(["yield"])
                   for n in iter_nodes(m.tree, into_functions=True)
                   if isinstance(n, cst.FunctionDef) and _yields(n)}
+    handed = _handed_across_modules(index, generators)
     for module in index.modules_mentioning(["yield", *_RESPONSES, *_STREAM_TEMPLATES]):
         names = _imported_as(module, generators) | generators
         names |= _renamed(module, names)
-        bound = _bound_to_streams(module, generators, names)
+        bound = _bound_to_streams(module, generators, names,
+                                  frozenset(handed.get(id(module), set())))
         for node in iter_nodes(module.tree, into_functions=True):
             if isinstance(node, cst.Call) and _last_name(node.func) in _STREAM_TEMPLATES:
                 return f"`{module.tree.code_for_node(node)}` in {_file(module)}"
@@ -473,8 +475,67 @@ def _handed_to_parameters(module: ModuleInfo) -> list[tuple[set[str], cst.BaseEx
     return out
 
 
+def _handed_across_modules(index: ProjectIndex,
+                           generators: set[str]) -> dict[int, set[str]]:
+    """The parameters (by module, `id(module)`) of functions a module defines that a
+    call in another module hands a streamed body (`return csv_response(rows())` with
+    `from views_util import csv_response`, renamed by its import or reached through its
+    module): by the function's name, as `_streams` reads generators; to a fixed point
+    over the project (a helper handing it on to another)."""
+    defined: dict[str, list[tuple[ModuleInfo, list[str]]]] = {}
+    for module in index.modules_mentioning(["def"]):
+        for n in iter_nodes(module.tree, into_functions=True):
+            if isinstance(n, cst.FunctionDef):
+                defined.setdefault(n.name.value, []).append((module, [
+                    p.name.value for p in (*n.params.posonly_params, *n.params.params)]))
+    callers = index.modules_mentioning([*defined, *_imported_names(index, defined)])
+    handed: dict[int, set[str]] = {}
+    grown = True
+    while grown:
+        grown = False
+        for caller in callers:
+            names = _imported_as(caller, generators) | generators
+            names |= _renamed(caller, names)
+            bound = _bound_to_streams(caller, generators, names,
+                                      frozenset(handed.get(id(caller), set())))
+            aliases = _import_aliases(caller)
+            for call in iter_nodes(caller.tree, into_functions=True):
+                if not isinstance(call, cst.Call):
+                    continue
+                called = _last_name(call.func)
+                for module, params in defined.get(aliases.get(called, called), []):
+                    if module is caller:
+                        continue  # the module's own calls: `_handed_to_parameters`
+                    for i, arg in enumerate(call.args):
+                        target = arg.keyword.value if arg.keyword is not None else (
+                            params[i] if i < len(params) and not arg.star else None)
+                        if target is None or target in handed.get(id(module), set()):
+                            continue
+                        if _streams(arg.value, generators, names, bound):
+                            handed.setdefault(id(module), set()).add(target)
+                            grown = True
+    return handed
+
+
+def _import_aliases(module: ModuleInfo) -> dict[str, str]:
+    """The names the module's imports (anywhere in it) give under another name, to the
+    imported name: `from views_util import csv_response as respond`."""
+    return {a.asname.name.value: _last_name(a.name)
+            for node in iter_nodes(module.tree, into_functions=True)
+            if isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar)
+            for a in node.names
+            if a.asname is not None and isinstance(a.asname.name, cst.Name)}
+
+
+def _imported_names(index: ProjectIndex,
+                    defined: dict[str, list[tuple[ModuleInfo, list[str]]]]) -> set[str]:
+    """The other names imports give the functions in `defined`."""
+    return {alias for module in index.modules_mentioning(["import"])
+            for alias, name in _import_aliases(module).items() if name in defined}
+
+
 def _bound_to_streams(module: ModuleInfo, generators: set[str],
-                      names: set[str]) -> frozenset[str]:
+                      names: set[str], seed: frozenset[str] = frozenset()) -> frozenset[str]:
     """The names the module binds anywhere (an assignment, a walrus, or a parameter of a
     function of the module that a call hands it, in any function) to a streamed body,
     or to another such name (`gen = rows(); body = gen`): read module-wide, so a name
@@ -484,7 +545,7 @@ def _bound_to_streams(module: ModuleInfo, generators: set[str],
              if isinstance(node, (cst.Assign, cst.AnnAssign, cst.NamedExpr))
              and node.value is not None]
     binds += _handed_to_parameters(module)
-    bound: set[str] = set()
+    bound: set[str] = set(seed)
     grown = True
     while grown:
         grown = False
