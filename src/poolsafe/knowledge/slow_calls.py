@@ -119,6 +119,72 @@ _STRIPE_CLIENT = frozenset(
     f"{v}{service}.{method}{suffix}" for v in ("", "v1.") for service in _STRIPE_SERVICES
     for method in _STRIPE_METHODS for suffix in ("", "_async"))
 
+#: Razorpay (`razorpay.Client(auth=(key, secret))`): each resource method
+#: (`client.order.create(...)`, `client.payment.capture(...)`) is an HTTPS round trip
+#: to api.razorpay.com
+_RAZORPAY = frozenset(
+    f"{resource}.{method}"
+    for resource in ("order", "payment", "refund", "customer", "subscription", "invoice",
+                     "payment_link", "plan", "settlement", "transfer", "virtual_account",
+                     "qrcode", "item", "addon", "card", "token")
+    for method in ("create", "fetch", "all", "fetch_all", "capture", "refund", "edit",
+                   "cancel", "payments", "transfer", "transfers", "delete", "notify_by"))
+#: Braintree: a `BraintreeGateway`'s resource gateways (`gateway.transaction.sale(...)`)
+#: and the class API configured globally (`braintree.Transaction.sale(...)`) post to
+#: the Braintree gateway
+_BRAINTREE_CALLS: dict[str, tuple[str, ...]] = {
+    "transaction": ("sale", "find", "refund", "void", "submit_for_settlement", "search",
+                    "credit", "clone_transaction", "cancel_release", "hold_in_escrow",
+                    "release_from_escrow"),
+    "customer": ("create", "find", "update", "delete", "search"),
+    "payment_method": ("create", "find", "update", "delete"),
+    "credit_card": ("create", "find", "update", "delete"),
+    "subscription": ("create", "find", "update", "cancel", "retry_charge", "search"),
+    "client_token": ("generate",),
+}
+_BRAINTREE_GATEWAY = frozenset(
+    f"{resource}.{method}" for resource, methods in _BRAINTREE_CALLS.items()
+    for method in methods)
+_BRAINTREE_CLASSES = {"transaction": "Transaction", "customer": "Customer",
+                      "payment_method": "PaymentMethod", "credit_card": "CreditCard",
+                      "subscription": "Subscription", "client_token": "ClientToken"}
+#: PayPal's REST SDK (`paypalrestsdk`): building a `Payment({...})` is local; its
+#: `create()` / `execute(...)` and the class's `Payment.find(id)` are requests to PayPal
+_PAYPAL_RESOURCES = ("Payment", "Sale", "Refund", "Authorization", "Capture", "Order",
+                     "Payout", "BillingPlan", "BillingAgreement", "Invoice", "WebProfile")
+_PAYPAL_INSTANCE = frozenset({"create", "execute", "update", "delete", "refund", "capture",
+                              "void", "authorize", "reauthorize", "activate", "cancel",
+                              "send", "remind", "replace"})
+#: Mollie (`mollie.api.client.Client`): its resource endpoints
+#: (`client.payments.create(...)`) are requests to api.mollie.com
+_MOLLIE = frozenset(
+    f"{resource}.{method}"
+    for resource in ("payments", "orders", "customers", "refunds", "subscriptions",
+                     "mandates", "payment_links", "methods", "chargebacks", "captures",
+                     "shipments", "settlements")
+    for method in ("create", "get", "list", "update", "delete", "all"))
+#: Square's SDK (`square.Square`, `square.AsyncSquare`, squareup >= 42): its services
+#: (`client.payments.create(...)`) are requests to Square's API
+_SQUARE = frozenset(
+    f"{service}.{method}"
+    for service in ("payments", "refunds", "customers", "orders", "invoices", "catalog",
+                    "checkout.payment_links", "locations", "subscriptions", "cards",
+                    "inventory", "gift_cards", "loyalty")
+    for method in ("create", "get", "list", "update", "delete", "cancel", "complete",
+                   "search", "refund_payment", "pay", "publish", "upsert", "batch_upsert",
+                   "batch_get"))
+#: Slack's Web API client (`slack_sdk.WebClient`): each method is an HTTPS request to
+#: slack.com/api
+_SLACK = frozenset({
+    "chat_postMessage", "chat_postEphemeral", "chat_update", "chat_delete",
+    "chat_scheduleMessage", "chat_getPermalink", "files_upload", "files_upload_v2",
+    "files_info", "files_list", "files_delete", "conversations_history",
+    "conversations_list", "conversations_info", "conversations_members",
+    "conversations_open", "conversations_create", "conversations_invite",
+    "conversations_join", "conversations_replies", "users_info", "users_list",
+    "users_lookupByEmail", "reactions_add", "reactions_remove", "views_open",
+    "views_publish", "views_update", "views_push", "auth_test", "api_call"})
+
 #: a client every method of which is slow (the server names them: `proxy.getBuild(7)`)
 ANY_METHOD = "*"
 #: the import roots of such clients: a project that spells none has no call to read
@@ -234,6 +300,20 @@ SLOW_FAMILIES: tuple[SlowFamily, ...] = (
         clients={("stripe", "StripeClient"): _STRIPE_CLIENT},
     ),
     SlowFamily(
+        "a payment API request",
+        functions=frozenset(
+            {("braintree", f"{cls}.{method}") for resource, cls in _BRAINTREE_CLASSES.items()
+             for method in _BRAINTREE_CALLS[resource]}
+            | {("paypalrestsdk", f"{resource}.{method}") for resource in _PAYPAL_RESOURCES
+               for method in ("find", "all")}),
+        clients={("razorpay", "Client"): _RAZORPAY,
+                 ("braintree", "BraintreeGateway"): _BRAINTREE_GATEWAY,
+                 **{("paypalrestsdk", resource): _PAYPAL_INSTANCE
+                    for resource in _PAYPAL_RESOURCES},
+                 ("mollie.api.client", "Client"): _MOLLIE,
+                 ("square", "Square"): _SQUARE, ("square", "AsyncSquare"): _SQUARE},
+    ),
+    SlowFamily(
         "an SMS or voice API request",
         # Twilio's REST client (`Client`, `TwilioRestClient` before twilio 6): each
         # create or list is an HTTPS round trip to api.twilio.com
@@ -250,7 +330,10 @@ SLOW_FAMILIES: tuple[SlowFamily, ...] = (
                  ("telegram", "ext.CallbackContext"): _TG_CONTEXT,
                  ("telegram", "ext.ContextTypes.DEFAULT_TYPE"): _TG_CONTEXT,
                  ("telebot", "TeleBot"): _TG_BOT,
-                 ("telebot.async_telebot", "AsyncTeleBot"): _TG_BOT},
+                 ("telebot.async_telebot", "AsyncTeleBot"): _TG_BOT,
+                 ("slack_sdk", "WebClient"): _SLACK, ("slack_sdk.web", "WebClient"): _SLACK,
+                 ("slack_sdk.web.client", "WebClient"): _SLACK,
+                 ("slack_sdk.web.async_client", "AsyncWebClient"): _SLACK},
     ),
     SlowFamily(
         "a remote procedure call",
@@ -305,6 +388,13 @@ SLOW_FAMILIES: tuple[SlowFamily, ...] = (
         clients={("django.core.mail", "EmailMessage"): frozenset({"send"}),
                  ("django.core.mail", "EmailMultiAlternatives"): frozenset({"send"})},
         django_email_backend=True,
+    ),
+    SlowFamily(
+        "an email send",
+        # SendGrid's API client: `send(message)` posts the message to its mail API
+        # (`client.mail.send.post(...)`, the fluent form); building a `Mail` is local
+        clients={("sendgrid", "SendGridAPIClient"): frozenset({"send", "client.mail.send.post"}),
+                 ("sendgrid", "SendGridClient"): frozenset({"send"})},
     ),
 )
 

@@ -4190,3 +4190,99 @@ VALID += [
          path="app/summaries.py",
          note="submitted and never waited for inside the transaction"),
 ]
+
+# slow79 (round 36, issues 31/33): network SDKs whose calls are remote requests, PS207
+# did not know. Payment SDKs (Razorpay, Braintree, PayPal's REST SDK, Mollie, Square),
+# a mail API (SendGrid) and Slack's Web API client: each call below is an HTTPS round
+# trip to the provider, made here while a Django transaction holds its row lock
+
+_SDK_ATOMIC = """
+from django.db import transaction
+
+from shop.models import Order
+{imports}
+{setup}
+
+def checkout(order_id):
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+{inside}
+        order.state = "paid"
+        order.save()
+{after}
+"""
+
+_SDK_FAMILIES: list[tuple[str, str, str, str, str, str]] = [
+    # (imports, setup, slow call inside (`{mark}`), local work inside, the call after, note)
+    ("import razorpay",
+     'client = razorpay.Client(auth=("rzp_key", "rzp_secret"))\n',
+     "        rp = client.order.create({{\"amount\": order.total, \"currency\": \"INR\"}}){mark}",
+     "        client.set_app_details({\"title\": \"shop\", \"version\": \"1\"})",
+     "    client.payment.capture(order.payment_id, order.total)",
+     "Razorpay: `razorpay.Client(auth=...)` resources (`client.order.create`, "
+     "`client.payment.capture`) call api.razorpay.com"),
+    ("import braintree",
+     "gateway = braintree.BraintreeGateway(braintree.Configuration(\n"
+     "    braintree.Environment.Sandbox, merchant_id=\"m\", public_key=\"p\", "
+     "private_key=\"k\"))\n",
+     "        result = gateway.transaction.sale({{\"amount\": order.total}}){mark}",
+     "        env = braintree.Environment.Sandbox",
+     "    gateway.transaction.submit_for_settlement(order.payment_id)",
+     "Braintree: a `BraintreeGateway`'s `transaction.sale` is a request to the gateway"),
+    ("import braintree", "",
+     "        result = braintree.Transaction.sale({{\"amount\": order.total}}){mark}",
+     "        env = braintree.Environment.Sandbox",
+     "    braintree.Transaction.submit_for_settlement(order.payment_id)",
+     "Braintree's class API (`braintree.Transaction.sale`, configured globally)"),
+    ("import paypalrestsdk", "",
+     "        payment = paypalrestsdk.Payment({{\"intent\": \"sale\"}})\n"
+     "        payment.create(){mark}",
+     "        payment = paypalrestsdk.Payment({\"intent\": \"sale\"})",
+     "    payment.create()",
+     "PayPal's REST SDK: building a `Payment` is local, its `create()` posts to PayPal"),
+    ("import paypalrestsdk", "",
+     "        payment = paypalrestsdk.Payment.find(order.payment_id){mark}",
+     "        payment_id = order.payment_id",
+     "    paypalrestsdk.Payment.find(payment_id).execute({\"payer_id\": \"p\"})",
+     "PayPal's REST SDK: `Payment.find` fetches the payment from PayPal"),
+    ("from mollie.api.client import Client",
+     "mollie_client = Client()\nmollie_client.set_api_key(\"test_key\")\n",
+     "        payment = mollie_client.payments.create({{\"amount\": order.total}}){mark}",
+     "        mollie_client.set_api_key(\"test_key\")",
+     "    mollie_client.payments.get(order.payment_id)",
+     "Mollie: the client's `payments.create` is a request to api.mollie.com"),
+    ("from square import Square",
+     "client = Square(token=\"sq_token\")\n",
+     "        client.payments.create(source_id=\"cnon\", idempotency_key=str(order.id)){mark}",
+     "        key = str(order.id)",
+     "    client.payments.get(payment_id=order.payment_id)",
+     "Square: the `Square` client's `payments.create` is a request to Square's API"),
+    ("from sendgrid import SendGridAPIClient\nfrom sendgrid.helpers.mail import Mail",
+     "sg = SendGridAPIClient(\"SG.key\")\n",
+     "        sg.send(Mail(from_email=\"shop@example.com\", to_emails=order.email)){mark}",
+     "        message = Mail(from_email=\"shop@example.com\", to_emails=order.email)",
+     "    sg.send(Mail(from_email=\"shop@example.com\", to_emails=order.email))",
+     "SendGrid: `SendGridAPIClient.send` posts the message to SendGrid's mail API; "
+     "building the `Mail` is local"),
+    ("from slack_sdk import WebClient",
+     "slack = WebClient(token=\"xoxb-token\")\n",
+     "        slack.chat_postMessage(channel=\"#orders\", text=str(order.id)){mark}",
+     "        text = str(order.id)",
+     "    slack.chat_postMessage(channel=\"#orders\", text=str(order.id))",
+     "Slack: every `WebClient` method is a Web API request to slack.com"),
+]
+
+INVALID += [
+    Case(_SDK_ATOMIC.format(imports=imports, setup=setup,
+                            inside=inside.format(mark="  # expect: PS207"), after=""),
+         path="shop/pay.py", note=note)
+    for imports, setup, inside, _local, _after, note in _SDK_FAMILIES
+]
+
+VALID += [
+    Case(_SDK_ATOMIC.format(imports=imports, setup=setup, inside=local, after=after),
+         path="shop/pay.py",
+         note="look-alike: only local work inside the block (a constructor, a setting); "
+              "the request is made after the transaction ends")
+    for imports, setup, _inside, local, after, _note in _SDK_FAMILIES
+]
