@@ -7568,6 +7568,9 @@ def ingest_all():
     db.close()
 """
 
+_PEEWEE_BY_HAND = ("a peewee connect(): wrap the work in `with db.connection_context():` "
+                   "(or close it in a teardown handler) by hand")
+
 _SETUP_PY = """
 from setuptools import find_packages, setup
 
@@ -7606,6 +7609,7 @@ INVALID += [
     Case(_INGEST.format(mark="  # expect: PS102"), path="cosmo/ingest.py",
          files={"cosmo/__init__.py": "", "cosmo/report.py": "def main():\n    pass\n",
                 "setup.py": _SETUP_PY.format(target="cosmo.ingest:main")},
+         unfixable=_PEEWEE_BY_HAND,
          note=("the console script names another function of the module: `ingest_all` "
                "is not the command")),
     Case(_INGEST.format(mark="  # expect: PS102"), path="cosmo/database/ingest.py",
@@ -7613,6 +7617,7 @@ INVALID += [
                 "cosmo/database/__init__.py": "from .models import *\n",
                 "cosmo/database/models.py": "def ingest_all():\n    pass\n",
                 "setup.py": _SETUP_PY.format(target="cosmo.database:ingest_all")},
+         unfixable=_PEEWEE_BY_HAND,
          note=("the package's `ingest_all` is another module's function "
                "(`from .models import *`): the script does not run this one")),
     Case(_INGEST.format(mark="  # expect: PS102") + """
@@ -7623,11 +7628,13 @@ def nightly():
 """, path="cosmo/ingest.py",
          files={"cosmo/__init__.py": "", "cosmo/report.py": "def main():\n    pass\n",
                 "setup.py": _SETUP_PY.format(target="cosmo.ingest:ingest_all")},
+         unfixable=_PEEWEE_BY_HAND,
          note="project code also runs it, in a loop: not only the command's run"),
     Case(_INGEST.format(mark="  # expect: PS102"), path="cosmo/ingest.py",
          files={"cosmo/__init__.py": "",
                 "setup.py": ("from setuptools import setup\n\nSCRIPTS = [\"cm_ingest="
                              "cosmo.ingest:ingest_all\"]\n\nsetup(name=\"cosmo\", "
                              "entry_points={\"gui_scripts\": SCRIPTS})\n")},
+         unfixable=_PEEWEE_BY_HAND,
          note="a `gui_scripts` entry computed from a name: not read as a console script"),
 ]
