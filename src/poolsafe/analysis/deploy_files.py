@@ -9,6 +9,7 @@ directory on disk or the in-memory files of the rule-case harness.
 
 from __future__ import annotations
 
+import ast
 import os
 import posixpath
 from collections.abc import Iterator, Mapping
@@ -159,9 +160,10 @@ class ProjectFiles:
 
     def console_callables(self) -> frozenset[str]:
         """The `module:function` references the project's console scripts name
-        (`[project.scripts]`, `[tool.poetry.scripts]` of its `pyproject.toml`, and the
-        `console_scripts` of `setup.cfg`'s `[options.entry_points]`): each runs once
-        per invocation of its command."""
+        (`[project.scripts]`, `[tool.poetry.scripts]` of its `pyproject.toml`, the
+        `console_scripts` of `setup.cfg`'s `[options.entry_points]`, and those a
+        `setup.py` hands `setup(entry_points={"console_scripts": [...]})`): each runs
+        once per invocation of its command."""
         key = ("callables", "console")
         if key not in self.parsed:
             found: set[str] = set()
@@ -173,6 +175,8 @@ class ProjectFiles:
                         found.update(_callable_ref(v) for v in table.values())
             if "setup.cfg" in self.listing():
                 found.update(_setup_cfg_console(self.read("setup.cfg") or ""))
+            if "setup.py" in self.listing():
+                found.update(_setup_py_console(self.read("setup.py") or ""))
             found.discard("")
             self.parsed[key] = frozenset(found)
         callables: frozenset[str] = self.parsed[key]
@@ -280,7 +284,7 @@ def _walk(root: Path, max_depth: int = MAX_DEPTH) -> list[str]:
 
 _NAMES = frozenset({"Procfile", "Dockerfile", "gunicorn.conf.py", "gunicorn_conf.py",
                     "gunicorn.py", "gunicorn_config.py", "postgresql.conf", "my.cnf",
-                    "mysqld.cnf", "pgbouncer.ini", "pyproject.toml", "setup.cfg"})
+                    "mysqld.cnf", "pgbouncer.ini", "pyproject.toml", "setup.cfg", "setup.py"})
 
 
 def _interesting(name: str) -> bool:
@@ -344,6 +348,65 @@ def _callable_ref(spec: object) -> str:
     module, _, func = spec.partition(":")
     func = func.split("[", 1)[0].strip()
     return f"{module.strip()}:{func}" if module.strip() and func else ""
+
+
+def _setup_py_console(text: str) -> list[str]:
+    """The `module:function` references of the `console_scripts` a `setup.py` hands
+    `setup(...)` (setuptools' or distutils'), written as literals: `entry_points=
+    {"console_scripts": ["tool = pkg.cli:main", ...]}` (a list, a tuple or one string
+    of such lines), or `entry_points` as an ini string whose `[console_scripts]`
+    section lists them. Entry points computed at run time (a name, a call) are not
+    read; a `setup.py` that does not parse names none."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    out: list[str] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = node.func
+        name = callee.id if isinstance(callee, ast.Name) else (
+            callee.attr if isinstance(callee, ast.Attribute) else "")
+        if name != "setup":
+            continue
+        for kw in node.keywords:
+            if kw.arg != "entry_points":
+                continue
+            if isinstance(kw.value, ast.Dict):
+                for key, value in zip(kw.value.keys, kw.value.values, strict=True):
+                    if isinstance(key, ast.Constant) and key.value == "console_scripts":
+                        out.extend(_entry_lines(value))
+            elif isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                out.extend(_callable_ref(line.split("=", 1)[1])
+                           for line in _ini_section(kw.value.value, "console_scripts")
+                           if "=" in line)
+    return [ref for ref in out if ref]
+
+
+def _entry_lines(value: ast.expr) -> list[str]:
+    """`name = module:function` entries of a literal list, tuple or string."""
+    if isinstance(value, (ast.List, ast.Tuple)):
+        items = [e.value for e in value.elts
+                 if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    elif isinstance(value, ast.Constant) and isinstance(value.value, str):
+        items = value.value.splitlines()
+    else:
+        return []
+    return [_callable_ref(item.split("=", 1)[1]) for item in items if "=" in item]
+
+
+def _ini_section(text: str, section: str) -> list[str]:
+    """The lines of `[section]` of an ini-style string."""
+    out: list[str] = []
+    inside = False
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.startswith("["):
+            inside = line.lower() == f"[{section}]"
+        elif inside and line:
+            out.append(line)
+    return out
 
 
 def _setup_cfg_console(text: str) -> list[str]:

@@ -1251,15 +1251,27 @@ _AIRFLOW_CALLABLES = "_poolsafe_airflow_callables"
 
 def _console_script(index: ProjectIndex, func: FunctionInfo) -> bool:
     """A module-level function the project's packaging names as a console script
-    (`[project.scripts] tool = "pkg.cli:main"`, setup.cfg's `console_scripts`): the
-    command runs it once per invocation. (The caller checks that no project code
-    calls it.)"""
+    (`[project.scripts] tool = "pkg.cli:main"`, setup.cfg's `console_scripts`, a
+    `setup.py`'s `setup(entry_points={"console_scripts": [...]})`), directly or
+    through a package that re-exports it (`pkg.database:ingest_all`, the package's
+    `__init__` doing `from .ingest import *`): the command runs it once per
+    invocation. (The caller checks that no project code calls it.)"""
     from poolsafe.analysis.deploy_files import project_files
 
     if func.cls is not None:
         return False
     refs = project_files(index, func.module).console_callables()
-    return any(f"{name}:{func.name}" in refs for name in func.module.names)
+    if any(f"{name}:{func.name}" in refs for name in func.module.names):
+        return True
+    # `cm_ingest = pkg.database:ingest_all` where `pkg/database/__init__.py` re-exports
+    # the function (`from .ingest import *`): the name resolves to this `def`
+    for ref in refs:
+        module, _, name = ref.partition(":")
+        if name == func.name and "." not in name:
+            value = index.resolve_qualname(f"{module}.{name}", func.module)
+            if isinstance(value, FunctionRef) and value.func is func:
+                return True
+    return False
 
 
 def _airflow_task(index: ProjectIndex, func: FunctionInfo) -> bool:

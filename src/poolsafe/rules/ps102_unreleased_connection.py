@@ -564,8 +564,12 @@ class UnreleasedConnection(Rule):
     connection or session taken once there goes back when the process exits, and
     one checkout exhausts no pool. One-shot code is a script's `main()` (a function
     called only from module-level code such as `if __name__ == "__main__":
-    main()`, or only from such functions), a `click`/`typer` command or one of a
-    Flask CLI group (`AppGroup`), an argh command (`parser.add_commands([f])`,
+    main()`, or only from such functions), a function the project's packaging
+    names as a console script and no project code calls (`[project.scripts]`,
+    the `console_scripts` of setup.cfg or of a `setup.py`'s `setup(entry_points=
+    ...)`, also through a package whose `__init__` re-exports it: `cm_ingest =
+    pkg.database:ingest_all` with `from .ingest import *`), a `click`/`typer`
+    command or one of a Flask CLI group (`AppGroup`), an argh command (`parser.add_commands([f])`,
     `argh.dispatch_commands([f])`, `argh.dispatch_command(f)`) or an argparse
     subcommand's handler (`set_defaults(func=f)`), a Django management command's
     `handle()` (unless code that runs more than once also runs it with

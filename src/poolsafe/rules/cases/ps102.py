@@ -7773,3 +7773,90 @@ INVALID += [
                "one-shot (pinned: reported at main too)"),
          unfixable="`conn` is stored"),
 ]
+
+# round 36 (breadth79b): console scripts a `setup.py` declares, also through a package
+# that re-exports the function. `setup(entry_points={"console_scripts": [...]})` names
+# the command's function as pyproject's `[project.scripts]` does: it runs once per
+# invocation, and an exception ends that run with its connection.
+_INGEST = """
+from peewee import MySQLDatabase
+
+db = MySQLDatabase("cosmo", host="db", user="ops")
+
+
+def ingest_all():
+    db.connect(){mark}
+    db.execute_sql("OPTIMIZE TABLE files")
+    db.close()
+"""
+
+_PEEWEE_BY_HAND = ("a peewee connect(): wrap the work in `with db.connection_context():` "
+                   "(or close it in a teardown handler) by hand")
+
+_SETUP_PY = """
+from setuptools import find_packages, setup
+
+setup(
+    name="cosmo",
+    packages=find_packages(),
+    entry_points={{
+        "console_scripts": [
+            "cm_ingest={target}",
+            "cm_report=cosmo.report:main",
+        ],
+    }},
+)
+"""
+
+VALID += [
+    Case(_INGEST.format(mark=""), path="cosmo/ingest.py",
+         files={"cosmo/__init__.py": "", "cosmo/report.py": "def main():\n    pass\n",
+                "setup.py": _SETUP_PY.format(target="cosmo.ingest:ingest_all")},
+         note="a setup.py's `console_scripts` names it: the command runs it once per invocation"),
+    Case(_INGEST.format(mark=""), path="cosmo/database/ingest.py",
+         files={"cosmo/__init__.py": "", "cosmo/report.py": "def main():\n    pass\n",
+                "cosmo/database/__init__.py": "from .ingest import *\n",
+                "setup.py": _SETUP_PY.format(target="cosmo.database:ingest_all")},
+         note=("the console script names the package (`cosmo.database:ingest_all`), whose "
+               "`__init__` re-exports the function with `from .ingest import *`")),
+    Case(_INGEST.format(mark=""), path="cosmo/ingest.py",
+         files={"cosmo/__init__.py": "",
+                "setup.py": ("from setuptools import setup\n\nsetup(name=\"cosmo\", "
+                             "entry_points=\"\"\"\n[console_scripts]\ncm_ingest = "
+                             "cosmo.ingest:ingest_all\n\"\"\")\n")},
+         note="`entry_points` written as an ini string with a `[console_scripts]` section"),
+]
+
+INVALID += [
+    Case(_INGEST.format(mark="  # expect: PS102"), path="cosmo/ingest.py",
+         files={"cosmo/__init__.py": "", "cosmo/report.py": "def main():\n    pass\n",
+                "setup.py": _SETUP_PY.format(target="cosmo.ingest:main")},
+         unfixable=_PEEWEE_BY_HAND,
+         note=("the console script names another function of the module: `ingest_all` "
+               "is not the command")),
+    Case(_INGEST.format(mark="  # expect: PS102"), path="cosmo/database/ingest.py",
+         files={"cosmo/__init__.py": "", "cosmo/report.py": "def main():\n    pass\n",
+                "cosmo/database/__init__.py": "from .models import *\n",
+                "cosmo/database/models.py": "def ingest_all():\n    pass\n",
+                "setup.py": _SETUP_PY.format(target="cosmo.database:ingest_all")},
+         unfixable=_PEEWEE_BY_HAND,
+         note=("the package's `ingest_all` is another module's function "
+               "(`from .models import *`): the script does not run this one")),
+    Case(_INGEST.format(mark="  # expect: PS102") + """
+
+def nightly():
+    while True:
+        ingest_all()
+""", path="cosmo/ingest.py",
+         files={"cosmo/__init__.py": "", "cosmo/report.py": "def main():\n    pass\n",
+                "setup.py": _SETUP_PY.format(target="cosmo.ingest:ingest_all")},
+         unfixable=_PEEWEE_BY_HAND,
+         note="project code also runs it, in a loop: not only the command's run"),
+    Case(_INGEST.format(mark="  # expect: PS102"), path="cosmo/ingest.py",
+         files={"cosmo/__init__.py": "",
+                "setup.py": ("from setuptools import setup\n\nSCRIPTS = [\"cm_ingest="
+                             "cosmo.ingest:ingest_all\"]\n\nsetup(name=\"cosmo\", "
+                             "entry_points={\"gui_scripts\": SCRIPTS})\n")},
+         unfixable=_PEEWEE_BY_HAND,
+         note="a `gui_scripts` entry computed from a name: not read as a console script"),
+]
