@@ -399,6 +399,12 @@ def _export_with(text: str, others: dict[str, str]) -> Any:
 def test_ps205_a_body_streamed_otherwise_makes_the_teardown_fix_unsafe(name: str) -> None:
     pytest.importorskip("flask")
     last, others = PS205_STREAMED[name]
+    assert_streamed_fix_unsafe_and_detached(last, others)
+
+
+def assert_streamed_fix_unsafe_and_detached(last: str, others: dict[str, str]) -> None:
+    """PS205's only fix of the streamed app is unsafe, and rightly: the original answers,
+    the fixed app ends the session before the body is streamed."""
     source = _streamed_app(last)
     files = {"app.py": source, **others}
     fixed = only_an_unsafe_fix("PS205", files, "app.py", "stream", "db_session.remove()")

@@ -86,16 +86,21 @@ def _run_with(text: str, others: dict[str, str], mode: str, size: int) -> Any:
         return _run(text, mode, size)
 
 
-@pytest.mark.parametrize("name", sorted(RELEASE_MADE_ELSEWHERE))
-def test_ps102_a_release_made_by_a_factory_read_elsewhere_is_unsafe(name: str) -> None:
-    source, others = RELEASE_MADE_ELSEWHERE[name]
+def assert_only_unsafe_and_given_back_twice(source: str, others: dict[str, str]) -> None:
+    """PS102's only fix of `case.py` is unsafe, and rightly: the original returns, the
+    fixed text gives the connection back a second time (`PoolError`)."""
     files = {"case.py": source, **others}
     fixed = only_an_unsafe_fix("PS102", files, "case.py", "may give `conn` back",
                                "finally:\n        POOL.putconn(conn)")
     for mode in ("ok", "empty"):
         assert _run_with(source, others, mode, 2)[0][0] == "returns"
-        # why it is unsafe: the fixed text gives it back a second time
         assert _run_with(fixed, others, mode, 2)[0][:2] == ("raises", "_PoolError")
+
+
+@pytest.mark.parametrize("name", sorted(RELEASE_MADE_ELSEWHERE))
+def test_ps102_a_release_made_by_a_factory_read_elsewhere_is_unsafe(name: str) -> None:
+    source, others = RELEASE_MADE_ELSEWHERE[name]
+    assert_only_unsafe_and_given_back_twice(source, others)
 
 
 #: look-alikes: an imported factory that makes an object or a value, not a release

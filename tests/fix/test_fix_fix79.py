@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from fix_checks import no_safe_fix, one_safe_fix, only_an_unsafe_fix
 from test_fix_fix68 import HEAD
-from test_fix_fix78b import _run_with
+from test_fix_fix78b import _run_with, assert_only_unsafe_and_given_back_twice
 
 # ------------------------------------------------------------------ PS102
 _RELEASER = ("class Releaser:\n    def __init__(self, pool):\n        self.pool = pool\n\n"
@@ -66,13 +66,7 @@ PS102_MADE_AT_RUN_TIME: dict[str, tuple[str, dict[str, str]]] = {
 def test_ps102_a_release_made_at_run_time_or_by_a_callable_instance_is_unsafe(
         name: str) -> None:
     source, others = PS102_MADE_AT_RUN_TIME[name]
-    files = {"case.py": source, **others}
-    fixed = only_an_unsafe_fix("PS102", files, "case.py", "may give `conn` back",
-                               "finally:\n        POOL.putconn(conn)")
-    for mode in ("ok", "empty"):
-        assert _run_with(source, others, mode, 2)[0][0] == "returns"
-        # why it is unsafe: the fixed text gives it back a second time
-        assert _run_with(fixed, others, mode, 2)[0][:2] == ("raises", "_PoolError")
+    assert_only_unsafe_and_given_back_twice(source, others)
 
 
 #: look-alikes: a callable instance whose `__call__` gives nothing back, a factory from a
@@ -253,7 +247,7 @@ def test_ps103_a_view_on_a_scoped_session_stays_safe() -> None:
 # (`_handed_to_parameters`, fix78b, binds parameters within a module): the body ran
 # after the new teardown handler, `DetachedInstanceError` where the original answered
 # (executed, Flask + SQLAlchemy on SQLite, fix76's app).
-from test_fix_fix78 import _export_with, _streamed_app  # noqa: E402
+from test_fix_fix78 import _export_with, _streamed_app, assert_streamed_fix_unsafe_and_detached  # noqa: E402
 
 _HELPER = ("from flask import Response\n\n\ndef csv_response(body):\n"
            "    return Response(body, mimetype=\"text/csv\")\n")
@@ -283,11 +277,7 @@ PS205_HANDED_ELSEWHERE: dict[str, tuple[str, dict[str, str]]] = {
 def test_ps205_a_body_handed_to_a_helper_of_another_module_is_unsafe(name: str) -> None:
     pytest.importorskip("flask")
     last, others = PS205_HANDED_ELSEWHERE[name]
-    source = _streamed_app(last)
-    files = {"app.py": source, **others}
-    fixed = only_an_unsafe_fix("PS205", files, "app.py", "stream", "db_session.remove()")
-    assert _export_with(source, others) == (200, "ann,2\n")
-    assert _export_with(fixed, others) == "DetachedInstanceError"
+    assert_streamed_fix_unsafe_and_detached(last, others)
 
 
 #: look-alikes: the helper of another module is handed a built body, or builds it itself
