@@ -24,19 +24,16 @@ from typing import Any
 
 import pytest
 from fix_checks import no_safe_fix, one_safe_fix, only_an_unsafe_fix
-from test_fix_fix68 import HEAD
-from test_fix_fix78b import _run_with, assert_only_unsafe_and_given_back_twice
+from test_fix_fix78b import (
+    _released_through,
+    _run_with,
+    assert_only_unsafe_and_given_back_twice,
+)
 
 # ------------------------------------------------------------------ PS102
 _RELEASER = ("class Releaser:\n    def __init__(self, pool):\n        self.pool = pool\n\n"
              "    def __call__(self, c):\n        self.pool.putconn(c)\n\n\n")
 _MAKER = "def make_releaser(pool):\n    return pool.putconn\n"
-
-
-def _released_through(imports: str, call: str) -> str:
-    return (HEAD + imports + "def go():\n    conn = POOL.getconn()\n"
-            "    cur = conn.cursor()\n    cur.execute(\"SELECT 1\")\n    rows = cur.fetchall()\n"
-            f"    release = {call}\n    release(conn)\n    return rows\n")
 
 
 #: name -> (case.py, the modules beside it)
