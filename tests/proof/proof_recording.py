@@ -332,15 +332,18 @@ def _as_dependency(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _connected(instance: Any, in_async: bool) -> list[Any]:
-    """Give an instance whose session or connection attribute is unset (`self.conn =
-    None`, `session: Optional[AsyncSession]`) a stand-in one, as the application
-    would have before calling the method; returns those given."""
+    """Give an instance whose session, connection or pool attribute is unset
+    (`self.conn = None`, `session: Optional[AsyncSession]`, `self.pool = None`) a
+    stand-in one, as the application would have before calling the method; returns
+    those given."""
     if not STAND_INS_ACTIVE:
         return []
     given = []
     names = set(getattr(type(instance), "__annotations__", {})) | set(vars(instance))
     for attr in sorted(names):
-        if attr.lstrip("_") in proof_standins.CONNECTION_PARAMETERS \
+        # the pool a connection attribute came from is set too (`self.pool = None` in
+        # `__init__`, set by `start()` before `self.conn`): a release through it works
+        if (attr.lstrip("_") in proof_standins.CONNECTION_PARAMETERS or "pool" in attr) \
                 and getattr(instance, attr, None) is None:
             conn = proof_standins.connection_argument("", attr.lstrip("_"), in_async)
             if conn is not None:
