@@ -210,6 +210,11 @@ class ImportGraph:
         self.root = root
         self._edges: dict[Path, set[Path]] = {}
         self._files: dict[Path, str] = {}
+        # what `resolve` and `reach` answered: every module's check asks them again
+        # for each process group of the project (PS208), and neither answer changes
+        # while the index lives (files are found by name, not by what is parsed)
+        self._resolved: dict[EntryPoint, tuple[list[Path], list[str]]] = {}
+        self._reached: dict[tuple[Path, ...], frozenset[Path]] = {}
 
     def relative(self, path: Path) -> str:
         try:
@@ -236,6 +241,12 @@ class ImportGraph:
     def resolve(self, entry: EntryPoint) -> tuple[list[Path], list[str]]:
         """The files an entry point starts from, and its targets that could not be
         found (or are ambiguous)."""
+        found = self._resolved.get(entry)
+        if found is None:
+            found = self._resolved[entry] = self._resolve(entry)
+        return list(found[0]), list(found[1])
+
+    def _resolve(self, entry: EntryPoint) -> tuple[list[Path], list[str]]:
         starts: list[Path] = []
         missing: list[str] = []
         for target in entry.targets:
@@ -312,6 +323,13 @@ class ImportGraph:
 
     def reach(self, starts: Iterable[Path]) -> set[Path]:
         """Every project file the modules in `starts` import, transitively."""
+        key = tuple(starts)  # (in order: the walk stops at `MAX_REACHED` files)
+        known = self._reached.get(key)
+        if known is None:
+            known = self._reached[key] = frozenset(self._reach(key))
+        return set(known)
+
+    def _reach(self, starts: Iterable[Path]) -> set[Path]:
         seen: set[Path] = set()
         todo = list(starts)
         while todo and len(seen) < MAX_REACHED:

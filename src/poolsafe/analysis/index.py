@@ -256,6 +256,10 @@ class ProjectIndex:
         self._own_getconn: bool | None = None
         #: the project-wide facts the analyses derive once per index (`derived`)
         self._derived: dict[str, object] = {}
+        #: id(module) -> (module, the modules that import it): every module's check
+        #: asks again for the modules above it (`one_shot`), and each answer searches
+        #: the project
+        self._importers_memo: dict[int, tuple[ModuleInfo, list[ModuleInfo]]] = {}
 
     def derived(self, key: str, compute: Callable[[], _T]) -> _T:
         """The project-wide fact `key`: what `compute()` gives the first time it is
@@ -431,6 +435,13 @@ class ProjectIndex:
         return [m for m in self.by_name.get(name, [])
                 if self.importable(str(m.abspath), name, str(near.abspath))]
 
+    def _means(self, name: str, near: ModuleInfo, target: ModuleInfo) -> bool:
+        """Whether `target` is one of `_candidates(name, near)`, without making the
+        others: `importers` asks it of every import of every module that spells the
+        target's name."""
+        return any(m is target for m in self.by_name.get(name, [])) and self.importable(
+            str(target.abspath), name, str(near.abspath))
+
     def importable(self, path: str, name: str, importer: str) -> bool:
         """`importable_from`, and also a module by its bare name from a directory the
         project's own code puts on `sys.path` (`sys.path.append('./ORM')` in the entry
@@ -494,7 +505,16 @@ class ProjectIndex:
     def importers(self, target: ModuleInfo) -> list[ModuleInfo]:
         """The other project modules that import `target` (by one of its dotted
         names, also under the repository's own name)."""
+        known = held(self._importers_memo, id(target), target)
+        if known is None:
+            known = self._importers_memo[id(target)] = (target, self._importers(target))
+        return list(known[1])
+
+    def _importers(self, target: ModuleInfo) -> list[ModuleInfo]:
         lasts = {n.rsplit(".", 1)[-1] for n in target.names}
+        # `target` answers only its own names: a prefix of an import that is none of
+        # them is not looked up (nor are the files it names parsed)
+        names = set(target.names)
         out: list[ModuleInfo] = []
         with self.full_resolution():
             for m in self.modules_matching(word_pattern(lasts)):
@@ -504,8 +524,9 @@ class ProjectIndex:
                     parts = qualname.split(".")
                     if len(parts) > 1 and parts[0] == _root_name(m):
                         parts = parts[1:]
-                    if any(target in self._candidates(".".join(parts[:i]), m)
-                           for i in range(len(parts), 0, -1)):
+                    if any(self._means(prefix, m, target)
+                           for i in range(len(parts), 0, -1)
+                           if (prefix := ".".join(parts[:i])) in names):
                         out.append(m)
                         break
         return out

@@ -635,6 +635,17 @@ class LazyIndex(ProjectIndex):
             out.append((Path(path), data.decode("utf-8", "replace")))
         return out
 
+    def _means(self, name: str, near: ModuleInfo, target: ModuleInfo) -> bool:
+        """Like `_candidates` (and recorded as it is), for `target` alone: no other
+        file called `name` is parsed."""
+        files = self._files_by_name.get(name, [])
+        self.lookups[name] = files
+        path = str(target.abspath)
+        if not self.importable(path, name, str(near.abspath)) or not self._loadable(path):
+            return False
+        return any(m is target for m in dict.get(self.by_name, name, [])) or (
+            path in files and self._module_at(path) is target)
+
     def _candidates(self, name: str, near: ModuleInfo) -> list[ModuleInfo]:
         """Like the index's, but decides by path before parsing anything: an
         `import json` must not parse every project file called json.py."""
