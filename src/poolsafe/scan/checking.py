@@ -31,6 +31,7 @@ from poolsafe.core.source import DecodedSource, SourceError, decode
 from poolsafe.fix.equivalence import comparisons_kept
 from poolsafe.fix.fixers.edits import parent_map, remember_parents
 from poolsafe.rules import RULES_BY_CODE, FileContext, Rule
+from poolsafe.scan.cancellation import raise_if_stopped
 from poolsafe.scan.lazy_index import LazyIndex
 from poolsafe.scan.options import MAX_FILE_BYTES, ScanOptions
 from poolsafe.scan.parallel import CheckResults, check_all
@@ -203,6 +204,7 @@ def step_nodes(raw: Iterable[RawFinding]) -> Iterator[cst.CSTNode]:
 
 def check_module(parsed: ParsedFile, index: ProjectIndex,
                  rules: list[Rule]) -> tuple[list[Finding], list[FileError]]:
+    raise_if_stopped()
     ctx = FileContext(parsed.module, index)
     raw: list[RawFinding] = []
     errors: list[FileError] = []
@@ -290,6 +292,7 @@ def preparse(project: ProjectScope, options: ScanOptions, ready: Callable[[], bo
         for i in sorted((i for i in told if i in reported), key=lambda i: -len(datas[i])):
             if ready() or budget <= 0:
                 break
+            raise_if_stopped()
             f = files[i]
             if store is not None and store.has(f.display, f.path, f.relative, datas[i]):
                 continue

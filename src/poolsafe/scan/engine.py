@@ -36,6 +36,7 @@ from poolsafe.scan.cache import (
     pattern_of,
     store_entry,
 )
+from poolsafe.scan.cancellation import run_stoppable
 from poolsafe.scan.options import MAX_FILE_BYTES, ScanOptions, scope_options
 from poolsafe.scan.parallel import CheckResults, Standby, Tell, can_fork, run_apart
 from poolsafe.scan.prefilter import Selection, is_seed, reselect, select
@@ -56,6 +57,9 @@ RECURSION_LIMIT = 60_000
 #: second run of 10); on 1.2 MB without database code (rich's source) 0.36 s here
 #: and 0.43 s apart (the fork); on the 300-file start-up tree (30 kB) it stays here
 SELECT_APART_BYTES = 500_000
+#: how long an interrupted `run_deep` waits for its scan to reach a checkpoint and
+#: stop (one module's check, or a child's answer polled; a second Ctrl-C ends the wait)
+STOP_GRACE_SECONDS = 60.0
 
 T = TypeVar("T")
 
@@ -66,12 +70,15 @@ def run_deep(fn: Callable[[], T]) -> T:
     of the interpreter."""
     box: dict[str, Any] = {}
     context = contextvars.copy_context()  # (the caller's `named_roots`, for one)
+    stop, stopped = threading.Event(), threading.Event()
 
     def target() -> None:
         try:
-            box["value"] = context.run(fn)
+            box["value"] = context.run(run_stoppable, stop, fn)
         except BaseException as exc:  # re-raised in the calling thread
             box["error"] = exc
+        finally:
+            stopped.set()
 
     old_limit = sys.getrecursionlimit()
     old_stack = threading.stack_size()
@@ -86,7 +93,14 @@ def run_deep(fn: Callable[[], T]) -> T:
         thread = threading.Thread(target=target, name="poolsafe-scan", daemon=True)
         threading.stack_size(old_stack)
         thread.start()
-        thread.join()
+        try:
+            thread.join()
+        except BaseException:  # interrupted: the scan stops at its next checkpoint
+            stop.set()
+            # (not a second join(): an interrupted join() may leave the thread marked
+            # as ended while it runs on, CPython 3.11)
+            stopped.wait(STOP_GRACE_SECONDS)
+            raise
     finally:
         sys.setrecursionlimit(old_limit)
     if "error" in box:

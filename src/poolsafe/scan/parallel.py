@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from poolsafe.core.model import FileError, Finding
+from poolsafe.scan.cancellation import ScanStopped, wait_readable
 
 if TYPE_CHECKING:
     # multiprocessing is imported where a process is forked: a run that forks none
@@ -118,6 +119,9 @@ def run_apart(fn: Callable[[Tell], T], apart: bool = True,
         if meanwhile is not None:
             meanwhile(inbox.ready, inbox.heard)
         found = inbox.answer()
+    except ScanStopped:
+        child.terminate()
+        raise
     finally:
         reader.close()
     child.join()
@@ -144,6 +148,8 @@ class _Inbox:
     def _read(self, wait: bool) -> None:
         while self.final is self._NONE and (wait or self.reader.poll()):
             try:
+                if wait:
+                    wait_readable(self.reader)
                 message = self.reader.recv()
             except (EOFError, OSError):
                 message = None
@@ -215,6 +221,7 @@ class Standby:
             return None
         try:
             self._conn.send(request)
+            wait_readable(self._conn)
             answer = self._conn.recv()
         except (EOFError, OSError):
             return None
@@ -270,9 +277,14 @@ def check_all(items: Sequence[P], sizes: Sequence[int], jobs: int,
     merged = CheckResults()
     for proc, reader, share in workers:
         try:
+            wait_readable(reader)
             part = reader.recv()
         except (EOFError, OSError):
             part = None
+        except ScanStopped:
+            for other, _, _ in workers:
+                other.terminate()
+            raise
         proc.join()
         if not isinstance(part, CheckResults):  # the worker died: do its share here
             part = check([items[i] for i in share])
