@@ -100,3 +100,25 @@ def test_parsed_modules_are_asked_first_and_call_sites_stop_at_the_first_wanted(
     eager = facts(ProjectIndex(modules, None))
     assert eager.any_call_site("work", lambda s: True) is True
     assert eager.any_call_site("work", lambda s: s.func is None) is False
+
+
+def test_modules_not_parsed_yet_are_asked_smallest_first(tmp_path: Path) -> None:
+    """A module's load costs in time with its size (mlflow's `sqlalchemy_store.py` is
+    0.5 MB): among the matching modules not parsed yet, the smallest is parsed first,
+    and when it is wanted the larger ones are not parsed; the answer and the recorded
+    dependencies are those of the project's order."""
+    def padding(count: int) -> str:
+        return "".join(f"\ndef pad{i}():\n    return {i}\n" for i in range(count))
+
+    files = {
+        str(tmp_path / "a_large.py"): f"def g():\n    work()\n{padding(200)}".encode(),
+        str(tmp_path / "b_medium.py"): f"def h():\n    work()\n{padding(50)}".encode(),
+        str(tmp_path / "c_small.py"): b"def k():\n    work()\n",
+    }
+    index, parsed = _index(files)
+    assert facts(index).any_call_site("work", lambda s: True) is True
+    assert parsed == [str(tmp_path / "c_small.py")]
+    assert facts(index).any_call_site("work", lambda s: s.func is None) is False
+    assert parsed == [str(tmp_path / n) for n in ("c_small.py", "b_medium.py", "a_large.py")]
+    assert index.matched  # every matching file recorded, parsed or not
+    assert all(list(files) == paths for paths in index.matched.values())
