@@ -56,6 +56,8 @@ from poolsafe.rules.cases import (
 from poolsafe.rules.cases.ps102 import (
     GENERATOR_END_INVALID,
     GENERATOR_END_VALID,
+    HOOK_CALLEE_INVALID,
+    HOOK_CALLEE_VALID,
     INVALID,
     VALID,
 )
@@ -228,7 +230,13 @@ class UnreleasedConnection(Rule):
     is reported at the `connect()`; `with db.connection_context():` and a `close()`
     in `finally` are releases (`db.atomic()` is a transaction, not a release). A
     Flask `before_request` hook that connects needs a teardown handler that closes
-    the database. SQLite databases are not tracked. A project subclass of a peewee
+    the database (an application's or a blueprint's, closing it itself or through a
+    project function that does); so does a function that connects and works on the
+    database (`db.connect(); db.create_tables(...)`) when every call of it in the
+    project is made, outside loops, by such hooks (`@bp.before_request def
+    before(): initialize_db()`), directly or through functions only they call: it is
+    the request's connect, and the teardown closes it. Called from anything else too
+    (a route, a job), it is judged on its own. SQLite databases are not tracked. A project subclass of a peewee
     database class (`class RetryDB(ReconnectMixin, PooledMySQLDatabase)`) is that
     database; a name bound to a server database in one branch and to SQLite in
     another (chosen by configuration) is tracked; playhouse's `FlaskDB` connects and
@@ -806,13 +814,15 @@ class UnreleasedConnection(Rule):
              + async_orms.PS102_VALID + aio_libs.PS102_CARRIER_VALID
              + peewee_cases.PS102_ASYNC_VALID + async_orms.PS102_APP_VALID
              + aio_libs.PS102_CARRIER_CLOSE_VALID + aio_libs.PS102_POOL_CARRIER_VALID
-             + async_orms.PS102_GINO_TX_VALID + GENERATOR_END_VALID)
+             + async_orms.PS102_GINO_TX_VALID + GENERATOR_END_VALID
+             + HOOK_CALLEE_VALID)
     INVALID = (INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
                + peewee_cases.PS102_INVALID + django_cursor_cases.PS102_INVALID
                + async_orms.PS102_INVALID + aio_libs.PS102_CARRIER_INVALID
                + peewee_cases.PS102_ASYNC_INVALID + async_orms.PS102_APP_INVALID
                + aio_libs.PS102_CARRIER_CLOSE_INVALID
-               + aio_libs.PS102_POOL_CARRIER_INVALID + GENERATOR_END_INVALID)
+               + aio_libs.PS102_POOL_CARRIER_INVALID + GENERATOR_END_INVALID
+               + HOOK_CALLEE_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)
