@@ -236,7 +236,8 @@ class UnreleasedConnection(Rule):
     project is made, outside loops, by such hooks (`@bp.before_request def
     before(): initialize_db()`), directly or through functions only they call: it is
     the request's connect, and the teardown closes it. Called from anything else too
-    (a route, a job), it is judged on its own. SQLite databases are not tracked. A project subclass of a peewee
+    (a route, a job), it is judged on its own. SQLite databases are not tracked.
+    A project subclass of a peewee
     database class (`class RetryDB(ReconnectMixin, PooledMySQLDatabase)`) is that
     database; a name bound to a server database in one branch and to SQLite in
     another (chosen by configuration) is tracked; playhouse's `FlaskDB` connects and
