@@ -20,7 +20,8 @@ see it: this module reads the function around each `db.connect()` statement.
   where `initialize_db` connects and creates the tables) is judged as the hook is.
   An `after_request` close runs on the 500 response of a view that raised too,
   unless the project makes the app propagate errors (`app.run(debug=True)`,
-  testing, `PROPAGATE_EXCEPTIONS`: `flask_propagation`); then every request whose view raises keeps its connection.
+  testing, `PROPAGATE_EXCEPTIONS`: `flask_propagation`); then every request whose
+  view raises keeps its connection.
 - Code that runs once per process (a startup hook, a script's `main()`) and a
   function that only connects (a helper someone else closes after) are left alone.
   So is a module-level function no project code calls (tests aside) in a module that
