@@ -180,7 +180,13 @@ class UnreleasedConnection(Rule):
     the give-back in a `finally`; otherwise it is reported at the `self._open()`
     call, since an exception between them skips the give-back (and an `except` that
     swallows it hides the lost slot). A method that calls only the first helper
-    keeps the connection for the object's lifetime and is not reported here.
+    keeps the connection for the object's lifetime and is not reported here. A direct
+    connection (`self.conn = psycopg2.connect(dsn)`, no pool) kept so is reported
+    only in a `@contextmanager` / `@asynccontextmanager` method with a `yield`
+    between the two helpers (`self._connect(); yield self.cursor;
+    self._disconnect()`): the `with` body's exception is raised at the `yield` and
+    skips the close, and the instance keeps the connection open (no refcount frees
+    it) until the next open overwrites it.
 
     **A session nobody names.** A SQLAlchemy or SQLModel session made inside an
     expression, by `Session(engine)`, a `sessionmaker()` or a project function or
@@ -1092,6 +1098,17 @@ class UnreleasedConnection(Rule):
         from poolsafe.analysis.helper_checkout import helper_checkout_gaps
 
         for gap in helper_checkout_gaps(ctx.index, ctx.module):
+            if gap.conn.kind.direct:
+                yield self.finding(
+                    gap.call,
+                    f"{gap.conn.kind.label} `self.{gap.attr}` that `self.{gap.opener}()` "
+                    f"opens is closed only by `self.{gap.releaser}()` after the `yield`, "
+                    f"outside a `finally`: an exception in the `with` body is raised at "
+                    f"the `yield` and skips it, and the connection stays open on the "
+                    f"instance; call `self.{gap.releaser}()` in a `finally` around the "
+                    f"`yield`",
+                )
+                continue
             verb = "returned to the pool"
             yield self.finding(
                 gap.call,

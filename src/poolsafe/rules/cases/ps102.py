@@ -7970,3 +7970,63 @@ def sync_members(names):
 """}, note="a job also calls the helper outside any request: its connection is never "
            "closed", unfixable=_PEEWEE_BY_HAND),
 ]
+
+# Issue 31, round 37 (prec80; large79's held metadata collector): a `@contextmanager`
+# method that opens a direct connection through a helper that keeps it on `self`, yields,
+# and closes it through another helper after the `yield`, with no try/finally. An
+# exception in the `with` body is raised at the `yield`, the close is skipped, and the
+# connection stays open on the instance (no refcount frees it: the instance holds it)
+# until the next `connection()` overwrites it. Pool checkouts in this shape were
+# already reported (helper_checkout); direct connections now are too, only where a
+# `yield` lies between the two helpers. The same helpers around plain work (no yield),
+# or a `finally` around the yield, are left as before.
+_DIRECT_CONNECTOR = """\
+import contextlib
+
+import psycopg2
+
+
+class Connector:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self._conn = None
+        self._cursor = None
+
+    @contextlib.contextmanager
+    def connection(self):
+{body}
+
+    def _connect(self):
+        self._conn = psycopg2.connect(self.dsn)
+        self._cursor = self._conn.cursor()
+
+    def _disconnect(self):
+        self._cursor.close()
+        self._conn.close()
+"""
+
+HOOK_CALLEE_INVALID += [
+    Case(_DIRECT_CONNECTOR.format(body="""\
+        self._connect()  # expect: PS102
+        yield self._cursor
+        self._disconnect()"""),
+         note="the with body's exception arrives at the yield and skips the close",
+         unfixable="the checkout and its give-back are helper methods: move the give-back "
+                   "call into a `finally` by hand"),
+]
+
+HOOK_CALLEE_VALID += [
+    Case(_DIRECT_CONNECTOR.format(body="""\
+        self._connect()
+        try:
+            yield self._cursor
+        finally:
+            self._disconnect()"""), note="the close is in a finally"),
+    Case(_DIRECT_CONNECTOR.format(body="""\
+        self._connect()
+        self._cursor.execute("SELECT 1")
+        self._disconnect()
+        yield None""").replace("    @contextlib.contextmanager\n", ""),
+         note="no yield between the helpers (and no context manager): a direct connection "
+              "kept on self, the helper policy for direct connections is unchanged"),
+]
