@@ -17,7 +17,8 @@ see it: this module reads the function around each `db.connect()` statement.
   database also through a project function whose body closes it (`close_db_connection()`).
   A function every call of which is made by such hooks (outside loops, to
   `_MAX_HOOK_DEPTH` levels of callers: `@bp.before_request def before(): initialize_db()`
-  where `initialize_db` connects and creates the tables) is judged as the hook is.
+  where `initialize_db` connects and creates the tables), and never named as a value
+  outside tests (`Thread(target=initialize_db)`), is judged as the hook is.
   An `after_request` close runs on the 500 response of a view that raised too,
   unless the project makes the app propagate errors (`app.run(debug=True)`,
   testing, `PROPAGATE_EXCEPTIONS`: `flask_propagation`); then every request whose
@@ -472,11 +473,35 @@ def _called_only_by_hooks(index: ProjectIndex, func: FunctionInfo, depth: int) -
     project = facts(index)
     sites = [s for s in project.callers(func) + project.handed_callers(func)
              if not is_test_module(s.module)]
-    return bool(sites) and all(
+    return bool(sites) and not _used_as_value(index, func) and all(
         s.func is not None and s.func is not func and not in_loop(s)
         and (_is_hook(s.func, _BEFORE_REQUEST)
              or _called_only_by_hooks(index, s.func, depth - 1))
         for s in sites)
+
+
+def _used_as_value(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """`func` is named outside tests other than as the callee of a call, its own `def`
+    or an import (`Thread(target=initialize_db)`): whoever holds it may run it anywhere."""
+    for module in index.modules_mentioning([func.name]):
+        if is_test_module(module):
+            continue
+        skip: set[int] = set()
+        for node in iter_nodes(module.tree, into_functions=True):
+            if isinstance(node, cst.Call):
+                skip.add(id(node.func))
+                if isinstance(node.func, cst.Attribute):
+                    skip.add(id(node.func.attr))
+            elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                skip.add(id(node.name))
+            elif isinstance(node, (cst.Import, cst.ImportFrom)):
+                skip.update(id(n) for n in iter_nodes(node))
+            elif isinstance(node, cst.Name) and node.value == func.name \
+                    and id(node) not in skip:
+                value = index.evaluate(node, module, None)
+                if isinstance(value, FunctionRef) and value.func is func:
+                    return True
+    return False
 
 
 def _uncalled_script_action(index: ProjectIndex, func: FunctionInfo) -> bool:

@@ -240,9 +240,10 @@ class UnreleasedConnection(Rule):
     project function that does); so does a function that connects and works on the
     database (`db.connect(); db.create_tables(...)`) when every call of it in the
     project is made, outside loops, by such hooks (`@bp.before_request def
-    before(): initialize_db()`), directly or through functions only they call: it is
-    the request's connect, and the teardown closes it. Called from anything else too
-    (a route, a job), it is judged on its own. SQLite databases are not tracked.
+    before(): initialize_db()`), directly or through functions only they call, and it
+    is never handed on as a value (`Thread(target=initialize_db)`): it is the
+    request's connect, and the teardown closes it. Called from anything else too (a
+    route, a job), it is judged on its own. SQLite databases are not tracked.
     A project subclass of a peewee
     database class (`class RetryDB(ReconnectMixin, PooledMySQLDatabase)`) is that
     database; a name bound to a server database in one branch and to SQLite in

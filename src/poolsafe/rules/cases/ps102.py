@@ -8030,3 +8030,16 @@ HOOK_CALLEE_VALID += [
          note="no yield between the helpers (and no context manager): a direct connection "
               "kept on self, the helper policy for direct connections is unchanged"),
 ]
+
+HOOK_CALLEE_INVALID += [
+    Case(_HOOKED_MODELS.format(mark="  # expect: PS102"), path="models.py",
+         files={"admin/routes.py": _HOOKED_BLUEPRINT + _HOOKED_TEARDOWN,
+                "warmup.py": """\
+import threading
+
+from models import initialize_db
+
+threading.Thread(target=initialize_db).start()
+"""}, note="the helper is also handed to a thread as a value: that thread's connect is "
+           "never closed", unfixable=_PEEWEE_BY_HAND),
+]
