@@ -16,7 +16,11 @@
 
 The method that calls both helpers owns the checkout for the length of its call;
 when the release helper is not in a `finally`, an exception raised between them
-skips it (PS102). The pool may be a constructor argument (`Store(pool)`): it is
+skips it (PS102). A direct connection (`psycopg2.connect()`, no pool) counts too when
+the method is a `@contextmanager` / `@asynccontextmanager` generator with a `yield`
+between the two helpers: the `with` body's exception is raised at the `yield`, and the
+connection stays open on the instance (no refcount frees it: the instance holds it)
+until the next open overwrites it. The pool may be a constructor argument (`Store(pool)`): it is
 a checkout when every construction of the class (or of a subclass) passes a pool.
 """
 
@@ -57,11 +61,14 @@ def helper_checkout_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[He
 def _gap(index: ProjectIndex, func: FunctionInfo) -> HelperGap | None:
     openers: list[tuple[cst.Call, FunctionInfo, str, Connection]] = []
     releases: list[tuple[cst.Call, str]] = []
+    # a context manager's `with` body raises at the `yield`: a direct connection kept
+    # on `self` stays open there (the instance holds it; no refcount frees it)
+    direct_ok = func.is_generator and index.is_contextmanager(func)
     for call in func.direct_calls:
         method = _own_method(index, func, call)
         if method is None:
             continue
-        opened = _opens(index, method)
+        opened = _opens(index, method, direct_ok)
         if opened is not None:
             openers.append((call, method, *opened))
             continue
@@ -76,6 +83,8 @@ def _gap(index: ProjectIndex, func: FunctionInfo) -> HelperGap | None:
     finals = _finally_nodes(func.node)
     if any(id(c) in finals for c in mine):
         return None  # given back whatever happens
+    if not _pooled(conn) and not _yield_between(func, call, mine):
+        return None  # a direct connection: only a `yield` between the helpers counts
     release = mine[0]
     name = release.func.attr.value if isinstance(release.func, cst.Attribute) else "?"
     return HelperGap(call, attr, method.name, name, conn)
@@ -107,9 +116,19 @@ def _self_attr(node: cst.BaseExpression) -> str | None:
     return None
 
 
-def _opens(index: ProjectIndex, method: FunctionInfo) -> tuple[str, Connection] | None:
-    """(attribute, connection) when the method keeps a pool checkout on `self.attr`
-    and does not give it back itself."""
+def _yield_between(func: FunctionInfo, opener: cst.Call, releases: list[cst.Call]) -> bool:
+    """A `yield` of `func` comes after `opener` and before the first of `releases`."""
+    order = {id(n): i for i, n in enumerate(iter_nodes(func.node.body))}
+    start = order.get(id(opener), 1 << 30)
+    end = min(order.get(id(r), -1) for r in releases)
+    return any(isinstance(n, cst.Yield) and start < order[id(n)] < end
+               for n in iter_nodes(func.node.body))
+
+
+def _opens(index: ProjectIndex, method: FunctionInfo, direct_ok: bool = False
+           ) -> tuple[str, Connection] | None:
+    """(attribute, connection) when the method keeps a pool checkout (with `direct_ok`,
+    also a direct connection) on `self.attr` and does not give it back itself."""
     for node in iter_nodes(method.node.body):
         if not isinstance(node, cst.Assign) or not isinstance(node.value, cst.Call):
             continue
@@ -117,16 +136,17 @@ def _opens(index: ProjectIndex, method: FunctionInfo) -> tuple[str, Connection] 
             attr = _self_attr(t.target)
             if attr is None:
                 continue
-            conn = _checkout(index, method, node.value)
+            conn = _checkout(index, method, node.value, direct_ok)
             if conn is not None and attr not in _released_attrs(method):
                 return attr, conn
     return None
 
 
-def _checkout(index: ProjectIndex, method: FunctionInfo, value: cst.Call) -> Connection | None:
+def _checkout(index: ProjectIndex, method: FunctionInfo, value: cst.Call,
+              direct_ok: bool = False) -> Connection | None:
     found = index.evaluate(value, method.module, method)
     if isinstance(found, Connection):
-        return found if _pooled(found) else None
+        return found if _pooled(found) or (direct_ok and _direct(found)) else None
     # `self.pool.get_connection()` where `self.pool` is a constructor argument
     f = value.func
     if not isinstance(f, cst.Attribute) or value.args:
@@ -167,6 +187,12 @@ def _pooled(conn: Connection) -> bool:
     connection, nor a session the garbage collector hands back)."""
     kind = conn.kind
     return kind.tracked and not kind.direct and not kind.is_session and not kind.collected_back
+
+
+def _direct(conn: Connection) -> bool:
+    """A tracked connection of its own, from no pool (`psycopg2.connect()`)."""
+    kind = conn.kind
+    return kind.tracked and kind.direct and not kind.is_session
 
 
 def _init_param(index: ProjectIndex, cls: ClassInfo, attr: str

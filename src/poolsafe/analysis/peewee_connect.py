@@ -13,10 +13,16 @@ see it: this module reads the function around each `db.connect()` statement.
   with no close at all.
 - A Flask `before_request` hook that connects is fine when a teardown handler
   (`teardown_request`, `teardown_appcontext`) closes the database; without one
-  every request leaves its thread's connection open. An `after_request` close runs
-  on the 500 response of a view that raised too, unless the project makes the app
-  propagate errors (`app.run(debug=True)`, testing, `PROPAGATE_EXCEPTIONS`:
-  `flask_propagation`); then every request whose view raises keeps its connection.
+  every request leaves its thread's connection open. A teardown handler closes the
+  database also through a project function whose body closes it (`close_db_connection()`).
+  A function every call of which is made by such hooks (outside loops, to
+  `_MAX_HOOK_DEPTH` levels of callers: `@bp.before_request def before(): initialize_db()`
+  where `initialize_db` connects and creates the tables), and never named as a value
+  outside tests (`Thread(target=initialize_db)`), is judged as the hook is.
+  An `after_request` close runs on the 500 response of a view that raised too,
+  unless the project makes the app propagate errors (`app.run(debug=True)`,
+  testing, `PROPAGATE_EXCEPTIONS`: `flask_propagation`); then every request whose
+  view raises keeps its connection.
 - Code that runs once per process (a startup hook, a script's `main()`) and a
   function that only connects (a helper someone else closes after) are left alone.
   So is a module-level function no project code calls (tests aside) in a module that
@@ -57,7 +63,7 @@ from poolsafe.analysis.flow import call_may_raise
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.one_shot import scripts_only_module
-from poolsafe.analysis.project_facts import facts, is_cli_entry
+from poolsafe.analysis.project_facts import facts, in_loop, is_cli_entry
 from poolsafe.analysis.resolution import decorator_target
 from poolsafe.analysis.values import External, ExternalInstance, FunctionRef, LibraryObject
 from poolsafe.knowledge.libraries import PEEWEE_FLASK_DB, PEEWEE_FLASK_DB_METHODS
@@ -75,6 +81,8 @@ _WRAPPERS_KEY = "peewee_connect.wrappers"
 _FLASK_DB_ON_SERVER_KEY = "peewee_connect.flask_db_on_server"
 #: how many levels of wrappers of wrappers are followed (`def open_db(): connect()`)
 _MAX_WRAPPER_DEPTH = 4
+#: how many levels of callers up to a `before_request` hook are followed
+_MAX_HOOK_DEPTH = 3
 #: words without which a project has no peewee database to wrap
 _PEEWEE_WORDS = ("peewee", "playhouse")
 
@@ -415,13 +423,9 @@ def _is_flask_db_object(index: ProjectIndex, module: ModuleInfo, func: FunctionI
 
 def _gap(index: ProjectIndex, func: FunctionInfo, connect: cst.Call, db: str) -> str | None:
     if _is_hook(func, _BEFORE_REQUEST):
-        if _teardown_closes(index):
-            return None
-        if _after_request_closes(index):
-            # Flask runs it on the 500 of a view that raised, unless the app
-            # propagates errors (debug, testing): only then is a request missed
-            return "after_request" if propagation_switch(index) is not None else None
-        return "teardown"
+        return _hook_gap(index)
+    if _hook_gap(index) is None and _called_only_by_hooks(index, func, _MAX_HOOK_DEPTH):
+        return None  # the request's connect: the teardown closes it
     if is_cli_entry(index, func) or _uncalled_script_action(index, func):
         return None
     order = {id(n): i for i, n in enumerate(iter_nodes(func.node.body))}
@@ -445,6 +449,59 @@ def _gap(index: ProjectIndex, func: FunctionInfo, connect: cst.Call, db: str) ->
            and not _only_inspects(n, db) for n in between):
         return "exception"
     return None
+
+
+def _hook_gap(index: ProjectIndex) -> str | None:
+    """What a `before_request` hook that connects leaves open: nothing when a teardown
+    handler closes the database."""
+    if _teardown_closes(index):
+        return None
+    if _after_request_closes(index):
+        # Flask runs it on the 500 of a view that raised, unless the app
+        # propagates errors (debug, testing): only then is a request missed
+        return "after_request" if propagation_switch(index) is not None else None
+    return "teardown"
+
+
+def _called_only_by_hooks(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:
+    """Every call of `func` in the project (tests aside) is made, outside loops, by a
+    Flask `before_request` / `before_app_request` hook (an application's or a
+    blueprint's), or by a function only such hooks call (to `depth` levels): `func`
+    runs at the start of a request, as the hook does. It is called at least once."""
+    if depth <= 0:
+        return False
+    project = facts(index)
+    sites = [s for s in project.callers(func) + project.handed_callers(func)
+             if not is_test_module(s.module)]
+    return bool(sites) and not _used_as_value(index, func) and all(
+        s.func is not None and s.func is not func and not in_loop(s)
+        and (_is_hook(s.func, _BEFORE_REQUEST)
+             or _called_only_by_hooks(index, s.func, depth - 1))
+        for s in sites)
+
+
+def _used_as_value(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """`func` is named outside tests other than as the callee of a call, its own `def`
+    or an import (`Thread(target=initialize_db)`): whoever holds it may run it anywhere."""
+    for module in index.modules_mentioning([func.name]):
+        if is_test_module(module):
+            continue
+        skip: set[int] = set()
+        for node in iter_nodes(module.tree, into_functions=True):
+            if isinstance(node, cst.Call):
+                skip.add(id(node.func))
+                if isinstance(node.func, cst.Attribute):
+                    skip.add(id(node.func.attr))
+            elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                skip.add(id(node.name))
+            elif isinstance(node, (cst.Import, cst.ImportFrom)):
+                skip.update(id(n) for n in iter_nodes(node))
+            elif isinstance(node, cst.Name) and node.value == func.name \
+                    and id(node) not in skip:
+                value = index.evaluate(node, module, None)
+                if isinstance(value, FunctionRef) and value.func is func:
+                    return True
+    return False
 
 
 def _uncalled_script_action(index: ProjectIndex, func: FunctionInfo) -> bool:
@@ -507,7 +564,26 @@ def _teardown_closes(index: ProjectIndex) -> bool:
     """Some Flask teardown handler of the project closes a peewee database."""
     for body, module, owner in facts(index).teardowns():
         for node in iter_nodes(body):
-            if isinstance(node, cst.Call) and _database_call(
-                    index, module, owner, node, "close") is not None:
+            if isinstance(node, cst.Call) and _closes_database(index, module, owner, node,
+                                                               _MAX_HOOK_DEPTH):
                 return True
     return False
+
+
+def _closes_database(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                     call: cst.Call, depth: int) -> bool:
+    """`call` closes a peewee database: `db.close()`, a close wrapper's call, or a call
+    of a project function (not a method) whose own body closes one (`close_db_connection()`
+    whose body is `if not db.is_closed(): db.close()`, a helper the analysis does not
+    take for a wrapper when the project has no connect wrapper), to `depth` levels."""
+    if _database_call(index, module, func, call, "close") is not None:
+        return True
+    if depth <= 0:
+        return False
+    callee = index.evaluate(call.func, module, func)
+    if not isinstance(callee, FunctionRef) or callee.func is func \
+            or callee.func.cls is not None:
+        return False
+    inner = callee.func
+    return any(_closes_database(index, inner.module, inner, c, depth - 1)
+               for c in inner.direct_calls)

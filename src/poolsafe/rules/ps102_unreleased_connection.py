@@ -56,6 +56,8 @@ from poolsafe.rules.cases import (
 from poolsafe.rules.cases.ps102 import (
     GENERATOR_END_INVALID,
     GENERATOR_END_VALID,
+    HOOK_CALLEE_INVALID,
+    HOOK_CALLEE_VALID,
     INVALID,
     VALID,
 )
@@ -178,7 +180,13 @@ class UnreleasedConnection(Rule):
     the give-back in a `finally`; otherwise it is reported at the `self._open()`
     call, since an exception between them skips the give-back (and an `except` that
     swallows it hides the lost slot). A method that calls only the first helper
-    keeps the connection for the object's lifetime and is not reported here.
+    keeps the connection for the object's lifetime and is not reported here. A direct
+    connection (`self.conn = psycopg2.connect(dsn)`, no pool) kept so is reported
+    only in a `@contextmanager` / `@asynccontextmanager` method with a `yield`
+    between the two helpers (`self._connect(); yield self.cursor;
+    self._disconnect()`): the `with` body's exception is raised at the `yield` and
+    skips the close, and the instance keeps the connection open (no refcount frees
+    it) until the next open overwrites it.
 
     **A session nobody names.** A SQLAlchemy or SQLModel session made inside an
     expression, by `Session(engine)`, a `sessionmaker()` or a project function or
@@ -228,7 +236,15 @@ class UnreleasedConnection(Rule):
     is reported at the `connect()`; `with db.connection_context():` and a `close()`
     in `finally` are releases (`db.atomic()` is a transaction, not a release). A
     Flask `before_request` hook that connects needs a teardown handler that closes
-    the database. SQLite databases are not tracked. A project subclass of a peewee
+    the database (an application's or a blueprint's, closing it itself or through a
+    project function that does); so does a function that connects and works on the
+    database (`db.connect(); db.create_tables(...)`) when every call of it in the
+    project is made, outside loops, by such hooks (`@bp.before_request def
+    before(): initialize_db()`), directly or through functions only they call, and it
+    is never handed on as a value (`Thread(target=initialize_db)`): it is the
+    request's connect, and the teardown closes it. Called from anything else too (a
+    route, a job), it is judged on its own. SQLite databases are not tracked.
+    A project subclass of a peewee
     database class (`class RetryDB(ReconnectMixin, PooledMySQLDatabase)`) is that
     database; a name bound to a server database in one branch and to SQLite in
     another (chosen by configuration) is tracked; playhouse's `FlaskDB` connects and
@@ -806,13 +822,15 @@ class UnreleasedConnection(Rule):
              + async_orms.PS102_VALID + aio_libs.PS102_CARRIER_VALID
              + peewee_cases.PS102_ASYNC_VALID + async_orms.PS102_APP_VALID
              + aio_libs.PS102_CARRIER_CLOSE_VALID + aio_libs.PS102_POOL_CARRIER_VALID
-             + async_orms.PS102_GINO_TX_VALID + GENERATOR_END_VALID)
+             + async_orms.PS102_GINO_TX_VALID + GENERATOR_END_VALID
+             + HOOK_CALLEE_VALID)
     INVALID = (INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
                + peewee_cases.PS102_INVALID + django_cursor_cases.PS102_INVALID
                + async_orms.PS102_INVALID + aio_libs.PS102_CARRIER_INVALID
                + peewee_cases.PS102_ASYNC_INVALID + async_orms.PS102_APP_INVALID
                + aio_libs.PS102_CARRIER_CLOSE_INVALID
-               + aio_libs.PS102_POOL_CARRIER_INVALID + GENERATOR_END_INVALID)
+               + aio_libs.PS102_POOL_CARRIER_INVALID + GENERATOR_END_INVALID
+               + HOOK_CALLEE_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)
@@ -1081,6 +1099,17 @@ class UnreleasedConnection(Rule):
         from poolsafe.analysis.helper_checkout import helper_checkout_gaps
 
         for gap in helper_checkout_gaps(ctx.index, ctx.module):
+            if gap.conn.kind.direct:
+                yield self.finding(
+                    gap.call,
+                    f"{gap.conn.kind.label} `self.{gap.attr}` that `self.{gap.opener}()` "
+                    f"opens is closed only by `self.{gap.releaser}()` after the `yield`, "
+                    f"outside a `finally`: an exception in the `with` body is raised at "
+                    f"the `yield` and skips it, and the connection stays open on the "
+                    f"instance; call `self.{gap.releaser}()` in a `finally` around the "
+                    f"`yield`",
+                )
+                continue
             verb = "returned to the pool"
             yield self.finding(
                 gap.call,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.cstutil import call_name, iter_nodes, strip_await
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, call_pattern
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.values import Connection, FunctionRef
 from poolsafe.core.model import RawFinding
@@ -29,7 +29,7 @@ from poolsafe.fix.fixers.edits import (
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases import sqlmodel_cases
-from poolsafe.rules.cases.ps104 import INVALID, VALID
+from poolsafe.rules.cases.ps104 import INVALID, INVALID_ROUND37, VALID, VALID_ROUND37
 
 
 class SessionDependencyReturns(Rule):
@@ -38,6 +38,18 @@ class SessionDependencyReturns(Rule):
     Flags a FastAPI dependency (a function used in `Depends(...)` anywhere in the
     project, or named in `session-dependencies` in the configuration) that
     `return`s a session or connection instead of `yield`ing it.
+
+    Not reported: a dependency that returns a live session (made at the `return`, no
+    `with` or `finally` of its own closing it first) when every `Depends(...)` of it
+    in the project is a parameter of a function that closes the session it receives:
+    every use of the parameter sits inside `with session:` (`async with`, `as` any
+    name; a session's `with` closes it on exit), or hands it to a project function
+    whose parameter is closed the same way. A session checks a connection out only
+    when it is used, so one used only inside that `with` holds nothing outside it.
+    One route that uses it outside a `with`, a `Depends()` in a router's
+    `dependencies=[...]` or in an `Annotated` alias (whose users are not followed),
+    or a configured `session-dependencies` name, keeps the finding. Returned
+    connections are always reported (a connection is checked out when it is made).
 
     ## Tests, one-shot code and processes
     Reported wherever the dependency is defined, test modules included: a test
@@ -98,8 +110,8 @@ class SessionDependencyReturns(Rule):
     name = "session-dependency-returns"
     summary = "a Depends() dependency that returns a session instead of yielding it"
     fixable = True
-    VALID = VALID + sqlmodel_cases.PS104_VALID
-    INVALID = INVALID + sqlmodel_cases.PS104_INVALID
+    VALID = VALID + sqlmodel_cases.PS104_VALID + VALID_ROUND37
+    INVALID = INVALID + sqlmodel_cases.PS104_INVALID + INVALID_ROUND37
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         # the returns of a connection come first: the project's dependencies (every
@@ -112,7 +124,8 @@ class SessionDependencyReturns(Rule):
             return
         deps = ctx.index.dependency_functions()
         for func, node, value in returns:
-            if id(func.node) in deps:
+            if id(func.node) in deps and not _closed_by_every_consumer(
+                    ctx.index, func, node, value):
                 yield self.finding(
                     node,
                     f"dependency `{func.name}` returns a {value.kind.label}; FastAPI cannot "
@@ -288,3 +301,114 @@ def _connection_returns(ctx: FileContext, func: FunctionInfo
         value = ctx.index.evaluate(node.value, ctx.module, func)
         if isinstance(value, Connection):
             yield node, value
+
+
+#: how far a session handed on from the route to project functions is followed
+_MAX_HAND_ON = 3
+
+
+def _closed_by_every_consumer(index: ProjectIndex, func: FunctionInfo, ret: cst.Return,
+                              value: Connection) -> bool:
+    """`ret` returns a live session (no `with` or `try` of `func` around the `return`
+    closes it first), and every `Depends(func)` / `Security(func)` in the project is a
+    parameter of a function that closes the session it receives (`_closes_param`): the
+    routes release what the dependency hands them. A session checks a connection out
+    only when it is used, so one used only inside `with session:` holds nothing
+    outside it."""
+    if not value.kind.is_session or not value.kind.with_acquire_releases:
+        return False
+    parents = parent_map(func.node)
+    if any(isinstance(a, (cst.With, cst.Try, cst.TryStar))
+           for a in ancestors(ret, parents) if a is not func.node):
+        return False
+    consumers = _depends_consumers(index, func)
+    return consumers is not None and bool(consumers) and all(
+        _closes_param(index, consumer, param, _MAX_HAND_ON)
+        for consumer, param in consumers)
+
+
+def _depends_consumers(index: ProjectIndex, func: FunctionInfo
+                       ) -> list[tuple[FunctionInfo, str]] | None:
+    """(function, parameter) for each `Depends(func)` in the project that is a
+    parameter's default or in its annotation; None when one is anywhere else (a
+    router's `dependencies=[...]`, an `Annotated` alias) or `func` is a configured
+    dependency."""
+    if func.name in index.config.session_dependencies:
+        return None
+    found: list[tuple[FunctionInfo, str]] = []
+    for m in index.modules_matching(call_pattern(["Depends", "Security"])):
+        parents = parent_map(m.tree)
+        defs = {id(f.node): f for f in m.all_functions}
+        for node in iter_nodes(m.tree, into_functions=True):
+            if not isinstance(node, cst.Call) or not node.args \
+                    or not index.is_depends_call(node, m):
+                continue
+            target = index.evaluate(node.args[0].value, m, None)
+            if not (isinstance(target, FunctionRef) and target.func is func):
+                continue
+            consumer = _param_of(node, parents, defs)
+            if consumer is None:
+                return None
+            found.append(consumer)
+    return found
+
+
+def _param_of(call: cst.Call, parents: dict[int, cst.CSTNode],
+              defs: dict[int, FunctionInfo]) -> tuple[FunctionInfo, str] | None:
+    """The function and parameter whose default (or annotation) `call` is in."""
+    cur: cst.CSTNode = call
+    while True:
+        up = parents.get(id(cur))
+        if up is None or isinstance(up, (cst.BaseStatement, cst.BaseSmallStatement)):
+            return None
+        if isinstance(up, cst.Param):
+            fdef = parents.get(id(parents.get(id(up))))
+            info = defs.get(id(fdef)) if fdef is not None else None
+            return (info, up.name.value) if info is not None else None
+        cur = up
+
+
+def _closes_param(index: ProjectIndex, func: FunctionInfo, param: str, depth: int) -> bool:
+    """Every use of the parameter `param` in `func` is inside a `with param:` (or
+    `async with`, `as` any name) or hands it to a project function whose parameter is
+    closed the same way (up to `depth` calls down); it is used at least once."""
+    parents = parent_map(func.node)
+    uses = [n for n in iter_nodes(func.node.body, into_functions=True)
+            if isinstance(n, cst.Name) and n.value == param]
+    return bool(uses) and all(
+        _in_own_with(n, parents, param, func.node)
+        or _handed_to_closer(index, func, n, parents, depth) for n in uses)
+
+
+def _in_own_with(node: cst.Name, parents: dict[int, cst.CSTNode], param: str,
+                 top: cst.CSTNode) -> bool:
+    for anc in ancestors(node, parents):
+        if anc is top or isinstance(anc, (cst.FunctionDef, cst.Lambda)):
+            return False
+        if isinstance(anc, cst.With) and any(
+                isinstance(item.item, cst.Name) and item.item.value == param
+                for item in anc.items):
+            return True
+    return False
+
+
+def _handed_to_closer(index: ProjectIndex, func: FunctionInfo, node: cst.Name,
+                      parents: dict[int, cst.CSTNode], depth: int) -> bool:
+    arg = parents.get(id(node))
+    call = parents.get(id(arg)) if isinstance(arg, cst.Arg) else None
+    if depth <= 0 or not isinstance(arg, cst.Arg) or not isinstance(call, cst.Call) \
+            or arg.star:
+        return False
+    callee = index.evaluate(call.func, func.module, func)
+    if not isinstance(callee, FunctionRef) or callee.func is func:
+        return False
+    target = callee.func
+    if arg.keyword is not None:
+        name: str | None = arg.keyword.value
+    else:
+        positional = [a for a in call.args if a.keyword is None]
+        names = target.param_names()
+        at = next(i for i, a in enumerate(positional) if a is arg)
+        name = names[at] if at < len(names) else None
+    return name is not None and target.param(name) is not None \
+        and _closes_param(index, target, name, depth - 1)

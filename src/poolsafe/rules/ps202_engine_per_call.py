@@ -42,6 +42,7 @@ from poolsafe.analysis.project_facts import (
     is_test_module,
     request_handler,
 )
+from poolsafe.analysis.provisioning import provisions_only
 from poolsafe.analysis.resolution import (
     call_options,
     decorator_target,
@@ -62,6 +63,7 @@ from poolsafe.analysis.values import (
 )
 from poolsafe.core.model import RawFinding, Severity
 from poolsafe.core.positions import spans
+from poolsafe.fix.fixers.callers import uses_of_function
 from poolsafe.knowledge.frameworks import CACHING_DECORATORS, STORE_METHODS
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps202 import INVALID, VALID
@@ -279,6 +281,24 @@ class EnginePerCall(Rule):
     runs many times: its callee is reported, and so is a
     function or method that also runs from elsewhere (a route, a worker).
 
+    A set-up helper is one-shot too when nothing says it runs more than once: a plain
+    function (not a method, not decorated, no route, per-request dependency or request
+    hook) whose engine only provisions the database, and that is never handed on as
+    a value and is called, outside loops and lambdas, only by module-level code, by a
+    one-shot entry point or by functions of which the same holds (four levels up),
+    or by nothing in the project. "Only provisions": every use of the engine is a
+    checkout (`connect()`, `begin()`), `dispose()` or an argument of
+    `metadata.create_all` / `drop_all`, and every statement run on it or on its
+    connections is a string that creates, drops or alters a database, role, schema,
+    extension, table, index, sequence, view or type, grants or revokes, or only
+    commits or checks the catalog (`SELECT 1 FROM pg_database ...`), with at least one
+    provisioning act (`def setup_database(name): engine =
+    create_engine(maintenance_url); conn = engine.connect(); conn.execute("commit");
+    conn.execute('CREATE DATABASE "%s"' % name); conn.close()`): creating a database
+    is done when a deployment or a test suite is set up, never per request. A query,
+    an insert, a temporary table, or the engine handed to another function keeps the
+    finding; so does a route, a task or a loop that calls the helper.
+
     A Django management command that project code runs with `call_command("name")`
     from something that runs again and again (a Celery task, a view, a loop) is not
     one-shot: each run happens inside that long-lived process (the worker, the web
@@ -402,6 +422,9 @@ class EnginePerCall(Rule):
                     f"request opens a new pool; provide it with `providers.Singleton`",
                 )
                 continue
+            if engine and provisions_only(func, ec.call) \
+                    and _set_up_only(ctx.index, func, _MAX_SET_UP_DEPTH):
+                continue  # a set-up helper's bootstrap engine: nothing runs it per request
             key = id(func.node)
             if key not in verdicts:
                 verdicts[key] = _runs_once_or_keeps(ctx.index, func)
@@ -939,6 +962,43 @@ def _runs_once_or_keeps(index: ProjectIndex, func: FunctionInfo) -> bool:
         if qual is not None and qual_match(qual, CACHING_DECORATORS):
             return True
     return is_cli_entry(index, func)
+
+
+#: how far up the callers of a set-up helper `_set_up_only` looks
+_MAX_SET_UP_DEPTH = 4
+
+
+def _set_up_only(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:
+    """Nothing says `func` runs more than once per process: a plain function (not a
+    method, not decorated, not a route, a per-request dependency or a request hook)
+    that is never handed on as a value, and whose every call outside tests is made
+    outside loops and lambdas, at module level or by a function of which the same
+    holds (to `depth` levels; a one-shot entry point such as a CLI command ends the
+    walk)."""
+    if depth <= 0 or func.cls is not None or func.node.decorators \
+            or runs_per_request(index, func) or route_framework(index, func) is not None:
+        return False
+    for use in uses_of_function(index, func):
+        if is_test_module(use.module):
+            continue
+        call = use.call
+        if call is None or any(isinstance(a, cst.Lambda) for a in _up_to_def(use.parents, call)):
+            return False
+        caller = use.caller
+        if in_loop(CallSite(call, use.module, caller)):
+            return False
+        if caller is None or caller is func:
+            continue
+        if not (is_cli_entry(index, caller) or _set_up_only(index, caller, depth - 1)):
+            return False
+    return True
+
+
+def _up_to_def(parents: dict[int, cst.CSTNode], node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    cur = parents.get(id(node))
+    while cur is not None and not isinstance(cur, (cst.FunctionDef, cst.Module)):
+        yield cur
+        cur = parents.get(id(cur))
 
 
 _KEPT = "kept"

@@ -7860,3 +7860,186 @@ def nightly():
          unfixable=_PEEWEE_BY_HAND,
          note="a `gui_scripts` entry computed from a name: not read as a console script"),
 ]
+
+# Issue 31, round 37 (prec80; breadth79b's held peewee application): a function that
+# connects a peewee database and works on it (creates the tables), called only from
+# Flask `before_request` hooks (an application's or a blueprint's), is the request's
+# connect: the project's teardown handler that closes the database (a blueprint's
+# `teardown_request`, through a close helper) closes it when each request ends, as it
+# does for a hook that connects itself. Called from anything else too (a route, a
+# script), or with no teardown that closes the database, it is judged as before.
+_HOOKED_MODELS = """\
+from peewee import CharField, Model, PostgresqlDatabase
+
+db = PostgresqlDatabase("community", user="app", host="db")
+
+
+class Member(Model):
+    name = CharField()
+
+    class Meta:
+        database = db
+
+
+def initialize_db():
+    db.connect(){mark}
+    db.create_tables([Member], safe=True)
+
+
+def close_db_connection():
+    if not db.is_closed():
+        db.close()
+"""
+
+_HOOKED_BLUEPRINT = """\
+from flask import Blueprint
+
+from models import close_db_connection, initialize_db
+
+admin = Blueprint("admin", __name__)
+
+
+@admin.before_request
+def before_request():
+    initialize_db()
+"""
+
+_HOOKED_TEARDOWN = """
+
+@admin.teardown_request
+def teardown_request(exception):
+    close_db_connection()
+"""
+
+HOOK_CALLEE_VALID: list[Case] = [
+    Case(_HOOKED_BLUEPRINT + _HOOKED_TEARDOWN, path="admin/routes.py",
+         files={"models.py": _HOOKED_MODELS.format(mark="")},
+         note="a blueprint's before_request calls the connecting helper, its "
+              "teardown_request closes the database"),
+    Case(_HOOKED_MODELS.format(mark=""), path="models.py",
+         files={"admin/routes.py": _HOOKED_BLUEPRINT + _HOOKED_TEARDOWN,
+                "api/routes.py": _HOOKED_BLUEPRINT.replace("admin", "api")
+                + _HOOKED_TEARDOWN.replace("admin", "api")},
+         note="the helper's own module: every caller is a blueprint's before_request hook, "
+              "and the blueprints' teardown handlers close the database"),
+    Case(_HOOKED_MODELS.format(mark=""), path="models.py",
+         files={"app.py": """\
+from flask import Flask
+
+from models import close_db_connection, initialize_db
+
+app = Flask(__name__)
+
+
+@app.before_request
+def open_db():
+    initialize_db()
+
+
+@app.teardown_appcontext
+def close_db(exc):
+    close_db_connection()
+"""}, note="the application's own before_request and teardown_appcontext hooks"),
+]
+
+HOOK_CALLEE_INVALID: list[Case] = [
+    Case(_HOOKED_MODELS.format(mark="  # expect: PS102"), path="models.py",
+         files={"admin/routes.py": _HOOKED_BLUEPRINT},
+         note="no teardown handler closes the database: every request leaves its "
+              "thread's connection open", unfixable=_PEEWEE_BY_HAND),
+    Case(_HOOKED_MODELS.format(mark="  # expect: PS102"), path="models.py",
+         files={"admin/routes.py": _HOOKED_BLUEPRINT + _HOOKED_TEARDOWN + """
+
+@admin.route("/rebuild")
+def rebuild():
+    initialize_db()
+    return "ok"
+"""}, note="a route calls the helper too: the teardown closes only the request's thread "
+           "database after the hook ran, but nothing says every caller is a hook",
+         unfixable=_PEEWEE_BY_HAND),
+    Case(_HOOKED_MODELS.format(mark="  # expect: PS102"), path="models.py",
+         files={"admin/routes.py": _HOOKED_BLUEPRINT + _HOOKED_TEARDOWN,
+                "sync.py": """\
+from models import initialize_db, Member
+
+
+def sync_members(names):
+    initialize_db()
+    for name in names:
+        Member.create(name=name)
+"""}, note="a job also calls the helper outside any request: its connection is never "
+           "closed", unfixable=_PEEWEE_BY_HAND),
+]
+
+# Issue 31, round 37 (prec80; large79's held metadata collector): a `@contextmanager`
+# method that opens a direct connection through a helper that keeps it on `self`, yields,
+# and closes it through another helper after the `yield`, with no try/finally. An
+# exception in the `with` body is raised at the `yield`, the close is skipped, and the
+# connection stays open on the instance (no refcount frees it: the instance holds it)
+# until the next `connection()` overwrites it. Pool checkouts in this shape were
+# already reported (helper_checkout); direct connections now are too, only where a
+# `yield` lies between the two helpers. The same helpers around plain work (no yield),
+# or a `finally` around the yield, are left as before.
+_DIRECT_CONNECTOR = """\
+import contextlib
+
+import psycopg2
+
+
+class Connector:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self._conn = None
+        self._cursor = None
+
+    @contextlib.contextmanager
+    def connection(self):
+{body}
+
+    def _connect(self):
+        self._conn = psycopg2.connect(self.dsn)
+        self._cursor = self._conn.cursor()
+
+    def _disconnect(self):
+        self._cursor.close()
+        self._conn.close()
+"""
+
+HOOK_CALLEE_INVALID += [
+    Case(_DIRECT_CONNECTOR.format(body="""\
+        self._connect()  # expect: PS102
+        yield self._cursor
+        self._disconnect()"""),
+         note="the with body's exception arrives at the yield and skips the close",
+         unfixable="the checkout and its give-back are helper methods: move the give-back "
+                   "call into a `finally` by hand"),
+]
+
+HOOK_CALLEE_VALID += [
+    Case(_DIRECT_CONNECTOR.format(body="""\
+        self._connect()
+        try:
+            yield self._cursor
+        finally:
+            self._disconnect()"""), note="the close is in a finally"),
+    Case(_DIRECT_CONNECTOR.format(body="""\
+        self._connect()
+        self._cursor.execute("SELECT 1")
+        self._disconnect()
+        yield None""").replace("    @contextlib.contextmanager\n", ""),
+         note="no yield between the helpers (and no context manager): a direct connection "
+              "kept on self, the helper policy for direct connections is unchanged"),
+]
+
+HOOK_CALLEE_INVALID += [
+    Case(_HOOKED_MODELS.format(mark="  # expect: PS102"), path="models.py",
+         files={"admin/routes.py": _HOOKED_BLUEPRINT + _HOOKED_TEARDOWN,
+                "warmup.py": """\
+import threading
+
+from models import initialize_db
+
+threading.Thread(target=initialize_db).start()
+"""}, note="the helper is also handed to a thread as a value: that thread's connect is "
+           "never closed", unfixable=_PEEWEE_BY_HAND),
+]

@@ -258,3 +258,111 @@ def handler():
         db.close()
 """, note="a factory named get_db that is not a Depends() dependency"),
 ]
+
+# Issue 31, round 37 (prec80; breadth79b's held SQLModel application): a dependency that
+# returns a live session (built at the `return`, no `with` or `finally` of its own
+# closing it) is no leak when every `Depends(...)` of it in the project is a parameter
+# of a function that closes the session it receives: each use inside `with session:`
+# (a Session's `with` closes it on exit), or the session handed to a project function
+# that does the same. A SQLAlchemy session checks out a connection only when used, so a
+# session used only inside the `with` holds nothing outside it. One route that uses it
+# outside a `with`, a `Depends()` in a router's `dependencies=[...]`, or an `Annotated`
+# alias whose users are not followed, keeps the finding.
+_SQLMODEL_RETURNING = """\
+from fastapi import APIRouter, Depends
+from sqlmodel import Session, create_engine, select
+
+engine = create_engine("postgresql://app@db/cds")
+
+
+def session_maker():
+    return Session(engine){mark}
+
+
+router = APIRouter()
+"""
+
+_TEAMS_ROUTE = """
+
+@router.get("/teams")
+def teams(session: Session = Depends(session_maker)):
+    with session:
+        return session.exec(select(Team)).all()
+"""
+
+_TEAM_HANDED = """
+
+def team_score(team_id: int, session: Session):
+    with session:
+        return session.get(Team, team_id)
+
+
+@router.get("/teams/{team_id}")
+def team(team_id: int, session: Session = Depends(session_maker)):
+    return team_score(team_id=team_id, session=session)
+"""
+
+INVALID_ROUND37: list[Case] = [
+    Case(_SQLMODEL_RETURNING.format(mark="  # expect: PS104") + _TEAMS_ROUTE + """
+
+@router.get("/count")
+def count(session: Session = Depends(session_maker)):
+    return len(session.exec(select(Team)).all())
+""", note="one route uses the session outside any `with`: nothing closes it"),
+    Case(_SQLMODEL_RETURNING.format(mark="  # expect: PS104") + _TEAMS_ROUTE + """
+
+@router.get("/first")
+def first(session: Session = Depends(session_maker)):
+    team = session.exec(select(Team)).first()
+    with session:
+        return team
+""", note="the first query runs before the `with`: an exception there leaves the "
+          "session's connection checked out"),
+    Case(_SQLMODEL_RETURNING.format(mark="  # expect: PS104") + _TEAMS_ROUTE + """
+
+admin = APIRouter(dependencies=[Depends(session_maker)])
+""", note="a router-level dependency: no function receives the session to close it"),
+    Case(_SQLMODEL_RETURNING.format(mark="  # expect: PS104") + """
+
+def team_score(team_id: int, session: Session):
+    return session.get(Team, team_id)
+
+
+@router.get("/teams/{team_id}")
+def team(team_id: int, session: Session = Depends(session_maker)):
+    return team_score(team_id=team_id, session=session)
+""", note="the route hands the session to a helper that does not close it"),
+    Case("""\
+from fastapi import APIRouter, Depends
+from sqlmodel import Session, create_engine, select
+
+engine = create_engine("postgresql://app@db/cds")
+
+
+def session_maker():
+    session = Session(engine)
+    try:
+        return session  # expect: PS104
+    finally:
+        session.close()
+
+
+router = APIRouter()
+""" + _TEAMS_ROUTE, note="the dependency's own `finally` closes the session before the "
+                         "route runs: the route's `with` gets a closed session"),
+]
+
+VALID_ROUND37: list[Case] = [
+    Case(_SQLMODEL_RETURNING.format(mark="") + _TEAMS_ROUTE,
+         note="the only route closes the session it receives with `with session:`"),
+    Case(_SQLMODEL_RETURNING.format(mark="") + _TEAMS_ROUTE + _TEAM_HANDED,
+         note="one route closes it itself, the other hands it to a function that does"),
+    Case(_SQLMODEL_RETURNING.format(mark="") + """
+
+@router.get("/teams")
+async def teams(session: Session = Depends(session_maker)):
+    \"\"\"List the teams.\"\"\"
+    with session as s:
+        return s.exec(select(Team)).all()
+""", note="`with session as s:` closes the same session"),
+]

@@ -407,10 +407,10 @@ def rotate_audit(url):
 from sqlalchemy import create_engine, text
 
 
-def drop_database(url, name):
+def purge_hidden(url, name):
     engine = create_engine(url, isolation_level="AUTOCOMMIT")  # expect: PS202
     with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'DELETE FROM "{name}" WHERE hidden'))
     engine.dispose()
 """, path="app/testimonials/store.py",
          note="production code whose directory only begins like a test one: an error "
@@ -2655,7 +2655,8 @@ metadata = sa.MetaData()
 
 def ddl_for(url):
     engine = sa.create_engine(url, strategy="plain")  # expect: PS202
-    metadata.create_all(engine)
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
 """, note="any other strategy builds a pooled engine per call"),
 ]
 
@@ -3574,4 +3575,182 @@ VALID += [
          path="app/db.py",
          note=("a `NullPool` engine per request holds no pool: each connection closes "
                "when the session gives it back (the rule's policy for `NullPool`)")),
+]
+
+# Issue 31, round 37 (prec80; large79's held genomics index service): a function whose
+# engine only provisions the database (creates or drops a database, a role, a schema or
+# tables; grants; `metadata.create_all(engine)`; catalog checks before them) is set-up
+# code: it runs when a deployment or a test suite is set up, and its throwaway engine
+# on the maintenance database is the usual design. It is not reported when nothing
+# says it runs more than once: a plain function (not a method, not decorated) that no
+# request handler, per-request dependency, decorated function or loop calls, directly
+# or through its callers, and that is not handed on as a value. Any other work on the
+# engine (a query, an insert, the engine handed to another function) keeps the finding.
+_PROVISION_HELPERS = '''\
+import logging
+
+from sqlalchemy import create_engine
+
+
+def drop_database(name, root_user="postgres", host="db"):
+    engine = create_engine(f"postgresql://{{root_user}}@{{host}}/postgres"){mark}
+    conn = engine.connect()
+    conn.execute("commit")
+    try:
+        conn.execute('DROP DATABASE "{{}}"'.format(name))
+    except Exception:
+        logging.warning("could not drop %s", name)
+    conn.close()
+
+
+def setup_database(name, user, password, root_user="postgres", host="db"):
+    drop_database(name, root_user, host)
+    engine = create_engine(f"postgresql://{{root_user}}@{{host}}/postgres"){mark}
+    conn = engine.connect()
+    conn.execute("commit")
+    conn.execute('CREATE DATABASE "%s"' % name)
+    statement = "CREATE USER {{}} WITH PASSWORD '{{}}'".format(user, password)
+    conn.execute(statement)
+    conn.execute("GRANT ALL PRIVILEGES ON DATABASE {{}} TO {{}}".format(name, user))
+    conn.close()
+
+
+def create_tables(url):
+    engine = create_engine(url){mark}
+    conn = engine.connect()
+    create_items = "CREATE TABLE items (id VARCHAR NOT NULL, PRIMARY KEY (id))"
+    create_tags = "CREATE TABLE tags (item_id VARCHAR NOT NULL, tag VARCHAR)"
+    try:
+        conn.execute(create_items)
+        conn.execute(create_tags)
+    finally:
+        conn.close()
+'''
+
+VALID += [
+    Case(_PROVISION_HELPERS.format(mark=""), path="service/utils.py",
+         note="set-up helpers nothing in the project calls per request or in a loop: one "
+              "bootstrap engine per set-up"),
+    Case("""\
+from sqlalchemy import create_engine, text
+
+
+def ensure_database(url, name):
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).scalar()
+        if not found:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+
+def bootstrap(url):
+    ensure_database(url, "shop")
+""", note="a catalog check before the CREATE DATABASE; its only caller is an uncalled "
+          "plain function"),
+    Case("""\
+from sqlalchemy import MetaData, create_engine
+
+metadata = MetaData()
+
+
+def create_schema(url):
+    engine = create_engine(url)
+    metadata.create_all(bind=engine)
+""", note="`metadata.create_all()` on a throwaway engine, called by nothing per request"),
+]
+
+INVALID += [
+    Case(_PROVISION_HELPERS.format(mark="  # expect: PS202") + """
+
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.post("/tenants/<name>")
+def add_tenant(name):
+    setup_database(name, name, "secret")
+    create_tables(f"postgresql://db/{name}")
+    return "created"
+""", path="service/utils.py",
+         note="a route provisions a database per request: every request builds (and drops) "
+              "new engines, reached through the route and through `setup_database`"),
+    Case("""\
+from sqlalchemy import create_engine, text
+
+
+def create_database(url, name):
+    engine = create_engine(url)  # expect: PS202
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+
+def main(names):
+    for name in names:
+        create_database("postgresql://db/postgres", name)
+""", note="called in a loop: one engine per database, none disposed"),
+    Case("""\
+from sqlalchemy import create_engine, text
+
+
+def seed(url):
+    engine = create_engine(url)  # expect: PS202
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS items (id int)"))
+        conn.execute(text("INSERT INTO items VALUES (1)"))
+""", note="an INSERT is work, not provisioning: nothing says this runs once"),
+    Case("""\
+from sqlalchemy import MetaData, create_engine
+
+metadata = MetaData()
+
+
+def load_fixtures(engine):
+    pass
+
+
+def create_schema(url):
+    engine = create_engine(url)  # expect: PS202
+    metadata.create_all(engine)
+    load_fixtures(engine)
+""", note="the engine is handed to another function: not only provisioning"),
+    Case("""\
+from celery import shared_task
+from sqlalchemy import create_engine, text
+
+
+@shared_task
+def create_database(url, name):
+    engine = create_engine(url)  # expect: PS202
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+""", note="a Celery task runs for every message in a long-lived worker"),
+    Case("""\
+from sqlalchemy import create_engine, text
+
+
+def report(url):
+    engine = create_engine(url)  # expect: PS202
+    with engine.connect() as conn:
+        conn.execute(text("CREATE TEMP TABLE recent AS SELECT * FROM orders"))
+        conn.execute(text("DROP TABLE recent"))
+""", note="a temporary table is a query's scratch space, not provisioning"),
+    Case("""\
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import create_engine, text
+
+
+def create_database(url, name):
+    engine = create_engine(url)  # expect: PS202
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+
+def provision(names):
+    with ThreadPoolExecutor() as pool:
+        pool.map(lambda n: create_database("postgresql://db/postgres", n), names)
+        pool.submit(create_database, "postgresql://db/postgres", "audit")
+""", note="handed on as a value (and called in a lambda): nothing says how often it runs"),
 ]
