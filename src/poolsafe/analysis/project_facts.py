@@ -19,6 +19,7 @@ import libcst as cst
 from poolsafe.analysis.cstutil import (
     argument_for,
     call_name,
+    children,
     dotted_name,
     final_name,
     iter_calls,
@@ -990,6 +991,9 @@ def once_per_process(index: ProjectIndex, func: FunctionInfo, depth: int = 0) ->
     maps (a flow run runs in a process of its own; its direct callers must be one-shot
     too, outside loops); a function the project's packaging names as a console script
     (`[project.scripts]`, setup.cfg's `console_scripts`) that no project code calls;
+    a plain function a module-level subcommand table holds (`dispatch["component"] =
+    component` at the top level, run as `dispatch[subcommand](arguments)` by one-shot
+    code outside loops, the table named by no other module);
     a plain function of a script whose `__main__` block hands the module's namespace
     to a dispatcher (`_main(locals())`) and that the module names nowhere else;
     a method whose every call in the project (outside tests) is in
@@ -1038,6 +1042,8 @@ def once_per_process(index: ProjectIndex, func: FunctionInfo, depth: int = 0) ->
     if not sites and depth < _MAX_ONCE_DEPTH and _run_from_table(index, func, depth):
         return True
     if not sites and depth < _MAX_ONCE_DEPTH and _command_table_entry(index, func, depth):
+        return True
+    if not sites and depth < _MAX_ONCE_DEPTH and _dispatch_dict_entry(index, func, depth):
         return True
     if not sites and func.parent is None and _console_script(index, func):
         return True
@@ -1653,6 +1659,117 @@ def _run_from_table(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool
                 return False
             walked = True
     return walked
+
+
+def _global_mentions(module: ModuleInfo, name: str) -> int:
+    """How many Names of the module may read or bind the module-level `name`: every
+    Name of that text (an attribute's name, `row.component`, and a keyword's,
+    `Suite(component=...)`, are none), less those inside a function that binds it
+    locally or takes it as a parameter (`component = row.component` is another
+    variable there)."""
+    count = _variable_names(module.tree, name)
+    for f in module.all_functions:
+        if name in f.locals or name in f.all_param_names():
+            outer = f.parent
+            while outer is not None and not (name in outer.locals
+                                             or name in outer.all_param_names()):
+                outer = outer.parent
+            if outer is None:  # the outermost such function: its body is counted once
+                count -= _variable_names(f.node.body, name) \
+                    + _variable_names(f.node.params, name)
+    return count
+
+
+def _variable_names(tree: cst.CSTNode, name: str) -> int:
+    """Names `name` under `tree` (nested scopes too) that name a variable: not an
+    attribute's name nor a keyword argument's."""
+    skip: set[int] = set()
+    count = 0
+    for n in iter_nodes(tree, into_functions=True):
+        if isinstance(n, cst.Attribute):
+            skip.add(id(n.attr))
+        elif isinstance(n, cst.Arg) and n.keyword is not None:
+            skip.add(id(n.keyword))
+        elif isinstance(n, cst.Name) and n.value == name and id(n) not in skip:
+            count += 1
+    return count
+
+
+def _dispatch_dict_entry(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:
+    """A plain module-level function that its module names only as the value of
+    item assignments at its top level into module-level dicts (a subcommand table:
+    `dispatch["component"] = component`, `dispatch["c"] = component`), each of
+    which the module otherwise only defines (`dispatch = {}`), tests (`name in
+    dispatch`) and calls through a subscript (`dispatch[subcommand](arguments)`),
+    every such call outside loops in one-shot code (`main()` of a script): each run
+    of the program runs the entry it looks up once. A table another project module
+    names (it may call it from anywhere) is not known to be walked once."""
+    if func.cls is not None or func.parent is not None or func.node.decorators:
+        return False
+    module = func.module
+    tables: set[str] = set()
+    named = 0
+    for stmt in module.tree.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.Assign) and len(small.targets) == 1 \
+                    and isinstance(small.value, cst.Name) and small.value.value == func.name \
+                    and isinstance(small.targets[0].target, cst.Subscript) \
+                    and isinstance(small.targets[0].target.value, cst.Name):
+                tables.add(small.targets[0].target.value.value)
+                named += 1
+    # named nowhere else in its module (the `def` is one Name); a function's own local
+    # of the same name (`component = row.component`) is another variable
+    if not tables or _global_mentions(module, func.name) - 1 != named:
+        return False
+    parents: dict[int, cst.CSTNode] = {}
+    for node in iter_nodes(module.tree, into_functions=True):
+        for child in children(node):
+            parents[id(child)] = node
+    top = {id(stmt) for stmt in module.tree.body}
+    for table in tables:
+        word = re.compile(rf"\b{re.escape(table)}\b")
+        if any(not is_test_module(m) and word.search(m.source)
+               for m in index.importers(module)):
+            return False
+        called = False
+        for node in iter_nodes(module.tree, into_functions=True):
+            if not isinstance(node, cst.Name) or node.value != table:
+                continue
+            parent = parents.get(id(node))
+            grand = parents.get(id(parent)) if parent is not None else None
+            line = parents.get(id(grand)) if grand is not None else None
+            if isinstance(parent, cst.AssignTarget) and isinstance(grand, cst.Assign) \
+                    and line is not None and id(line) in top:
+                continue  # `dispatch = {}` at the top level
+            if isinstance(parent, cst.Subscript) and parent.value is node:
+                target = parents.get(id(parent))
+                assign = parents.get(id(target)) if target is not None else None
+                holder = parents.get(id(assign)) if assign is not None else None
+                if isinstance(target, cst.AssignTarget) and isinstance(assign, cst.Assign) \
+                        and holder is not None and id(holder) in top:
+                    continue  # `dispatch["c"] = component` at the top level
+                call = parents.get(id(parent))
+                if isinstance(call, cst.Call) and call.func is parent:
+                    walker = _enclosing_function(module, call)
+                    if walker is None or not is_cli_entry(index, walker, depth + 1):
+                        return False
+                    up: cst.CSTNode | None = call
+                    while up is not None and up is not walker.node:
+                        if isinstance(up, (cst.For, cst.While, cst.CompFor, cst.Lambda)):
+                            return False  # run once per iteration
+                        up = parents.get(id(up))
+                    called = True
+                    continue
+                return False
+            if isinstance(parent, cst.ComparisonTarget) and parent.comparator is node \
+                    and isinstance(parent.operator, (cst.In, cst.NotIn)):
+                continue  # `subcommand in dispatch`
+            return False
+        if not called:
+            return False
+    return True
 
 
 def _command_table_entry(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:

@@ -598,10 +598,14 @@ class UnreleasedConnection(Rule):
     else in the module), a function run from a table that only `main()` walks,
     once (`for name, check in CHECKS: check()`, or the table written in the loop
     itself: `for name, check in [("db", check_db)]:`; walked again inside a
-    `while True:` it runs every round), a function a management command's module
-    imports and names only in a table of its top level that only that command
-    reads, once per run (`SCRIPTS = {"tokens": {"fn": collect_tokens}}`, walked by
-    `add_arguments()` for the sub-parsers and called by `handle()` as
+    `while True:` it runs every round), a function a subcommand table holds, filled
+    by item assignment at its module's top level (`dispatch["component"] =
+    component`) and called through a subscript only by one-shot code, outside loops
+    (`if subcommand in dispatch: dispatch[subcommand](arguments)` in `main()`; a
+    table another module names, or looked up in a loop, is not), a function a
+    management command's module imports and names only in a table of its top level
+    that only that command reads, once per run (`SCRIPTS = {"tokens": {"fn":
+    collect_tokens}}`, walked by `add_arguments()` for the sub-parsers and called by `handle()` as
     `SCRIPTS[name]["fn"](...)`; a table another module imports, a view say, runs
     it there too), and a method (or a class's
     `__init__`) that only such code calls, module-level code included (a module-level

@@ -8043,3 +8043,95 @@ threading.Thread(target=initialize_db).start()
 """}, note="the helper is also handed to a thread as a value: that thread's connect is "
            "never closed", unfixable=_PEEWEE_BY_HAND),
 ]
+
+# A subcommand table filled by item assignment at a module's top level
+# (`dispatch["component"] = component`) and run once per process by `main()`
+# (`dispatch[subcommand](arguments)`): each entry is one-shot code.
+_DISPATCH_TABLE = """\
+import sys
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://localhost/archive", pool_pre_ping=True)
+Session = sessionmaker(bind=engine)
+
+dispatch = {{}}
+
+
+def component_list(args):
+    session = Session(){mark}
+    for (name,) in session.execute(text("SELECT name FROM component")):
+        print(name)
+
+
+dispatch["component-list"] = component_list
+dispatch["cl"] = component_list
+
+
+def component_add(args):
+    session = Session(){mark}
+    session.execute(text("INSERT INTO component (name) VALUES (:n)"), {{"n": args[0]}})
+    session.commit()
+
+
+def component(args):
+    component = args[0]
+    if component == "add":
+        component_add(args[1:])
+
+
+dispatch["component"] = component
+
+
+{runner}
+"""
+
+_DISPATCH_MAIN = """\
+def main():
+    subcommand = sys.argv[1]
+    if subcommand in dispatch:
+        dispatch[subcommand](sys.argv[2:])
+    else:
+        sys.exit("unknown subcommand")
+
+
+if __name__ == "__main__":
+    main()"""
+
+VALID += [
+    Case(_DISPATCH_TABLE.format(mark="", runner=_DISPATCH_MAIN), path="archive/admin.py",
+         files={"archive/__init__.py": ""},
+         note=("a subcommand table filled by item assignment at the top level and run once "
+               "by the script's `main()` (`dispatch[subcommand](...)`): each entry, and what "
+               "it calls once, is one-shot code; a local `component` in another function is "
+               "another variable")),
+]
+
+INVALID += [
+    Case(_DISPATCH_TABLE.format(mark="  # expect: PS102", runner=_DISPATCH_MAIN.replace(
+        "        dispatch[subcommand](sys.argv[2:])",
+        "        for arg in sys.argv[2:]:\n            dispatch[subcommand]([arg])")),
+         path="archive/admin.py", files={"archive/__init__.py": ""},
+         note="the table's entry runs once per argument, in a loop of `main()`"),
+    Case(_DISPATCH_TABLE.format(mark="  # expect: PS102", runner="""\
+def serve():
+    while True:
+        words = sys.stdin.readline().split()
+        if words and words[0] in dispatch:
+            dispatch[words[0]](words[1:])
+
+
+if __name__ == "__main__":
+    serve()"""),
+         path="archive/admin.py", files={"archive/__init__.py": ""},
+         note="a serving loop looks entries up again and again: no one-shot run"),
+    Case(_DISPATCH_TABLE.format(mark="  # expect: PS102", runner=_DISPATCH_MAIN),
+         path="archive/admin.py",
+         files={"archive/__init__.py": "",
+                "archive/web.py": ("from flask import Flask\n\nfrom archive.admin import "
+                                   "dispatch\n\napp = Flask(__name__)\n\n\n"
+                                   "@app.post(\"/admin/<name>\")\ndef run(name):\n"
+                                   "    dispatch[name]([])\n    return \"ok\"\n")},
+         note="another module imports the table and a route runs its entries per request"),
+]
