@@ -35,6 +35,7 @@ from poolsafe.analysis.cstutil import (
     strip_await,
 )
 from poolsafe.analysis.doubles import calls_a_double, is_test_module, replaced_names
+from poolsafe.analysis.memoizing import memoizes
 from poolsafe.analysis.module import (
     ClassInfo,
     FunctionInfo,
@@ -1731,6 +1732,19 @@ class ProjectIndex:
                     alias = value.func if isinstance(value, cst.Call) else value
                     if self._caching_decorator(alias, func.module, None):
                         return True
+        return self.memo_decorated(func)
+
+    def memo_decorated(self, func: FunctionInfo) -> bool:
+        """`func` is decorated with a memoizing decorator the project writes itself
+        (`@cache_async_def` whose wrapper stores the result on the instance with
+        `setattr` and returns `getattr`, or a dict cache): see `analysis.memoizing`.
+        A decorator factory (`@cached(ttl=60)`) is not read."""
+        for deco in func.node.decorators:
+            if isinstance(deco.decorator, cst.Call):
+                continue
+            value = self.evaluate(deco.decorator, func.module, func.parent)
+            if isinstance(value, FunctionRef) and memoizes(value.func.node):
+                return True
         return False
 
     def _caching_decorator(self, expr: cst.BaseExpression, module: ModuleInfo,

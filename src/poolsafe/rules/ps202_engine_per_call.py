@@ -91,15 +91,19 @@ class EnginePerCall(Rule):
     the factory keeps only the latest engine and each request drops the one before
     it, so that is reported, directly or through a factory the handler calls), nor kept by a
     caching decorator (`functools.lru_cache`, `functools.cache`,
-    `cached_property`). Names derived from the engine (`Session =
-    sessionmaker(bind=engine)`) carry it: returning the sessionmaker, or a
-    session made from it (`return sessionmaker(engine)()`), keeps the engine
-    alive. A default built only when the caller passed none (`self.pool = pool or
-    ConnectionPool(url)`, `engine if engine is not None else create_engine(url)`)
-    goes where the expression goes: stored on the object, it is kept. So does a
-    record built around it by a constructor (a CapWords callee such as a
-    namedtuple class: `Target._engines[url] = self.Entry(engine, pid)` keeps it in
-    a class-level dict, once per process), and so does an alternative constructor
+    `cached_property`, or one the project writes itself: a decorator whose wrapper
+    stores the function's result under an `if` -- `setattr(self, slot, await
+    method(self))`, `cache[key] = fn(key)` -- and returns only that stored value,
+    as coroutine caches do since `functools` does not cache coroutines). Names
+    derived from the engine (`Session = sessionmaker(bind=engine)`) carry it:
+    returning the sessionmaker, or a session made from it (`return
+    sessionmaker(engine)()`), keeps the engine alive. A default built only when
+    the caller passed none (`self.pool = pool or ConnectionPool(url)`, `engine if
+    engine is not None else create_engine(url)`) goes where the expression goes:
+    stored on the object, it is kept. So does a record built around it by a
+    constructor (a CapWords callee such as a namedtuple class:
+    `Target._engines[url] = self.Entry(engine, pid)` keeps it in a class-level
+    dict, once per process), and so does an alternative constructor
     (`return cls(create_engine(url))` in a `@classmethod`): the instance keeps the
     engine, and the callers of the constructor are followed like a factory's.
     `typing.cast(Pool, pool)` is the pool itself: returning it returns the pool.
@@ -961,7 +965,7 @@ def _runs_once_or_keeps(index: ProjectIndex, func: FunctionInfo) -> bool:
         qual = external_name(index, decorator_target(deco), func.module, func.parent)
         if qual is not None and qual_match(qual, CACHING_DECORATORS):
             return True
-    return is_cli_entry(index, func)
+    return index.memo_decorated(func) or is_cli_entry(index, func)
 
 
 #: how far up the callers of a set-up helper `_set_up_only` looks

@@ -3754,3 +3754,124 @@ def provision(names):
         pool.submit(create_database, "postgresql://db/postgres", "audit")
 """, note="handed on as a value (and called in a lambda): nothing says how often it runs"),
 ]
+
+# breadth80 (issue 33, round 37): a memoizing decorator the project writes itself keeps
+# the factory's pool or engine, as `functools.cache` does (pg_bawler's `cache_async_def`
+# class of decorator: `functools` does not cache coroutines, so projects write their own).
+_OWN_DECORATED_POOL = """
+import logging
+import time
+
+import aiopg
+
+
+{decorator}
+
+
+class Notifier:
+    def __init__(self, dsn):
+        self.dsn = dsn
+
+    @{name}
+    async def pool(self):
+        return await aiopg.create_pool(self.dsn){mark}
+
+    async def send(self, channel, payload):
+        async with (await self.pool({arg})).acquire() as conn:
+            async with conn.cursor() as cur:
+                await cur.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+
+    async def count(self):
+        pool = await self.pool()
+        async with pool.acquire() as conn:
+            async with conn.cursor() as cur:
+                await cur.execute("SELECT 1")
+                return await cur.fetchone()
+"""
+
+_KEPT_PER_INSTANCE = '''def kept_per_instance(method):
+    slot = "_kept_" + method.__name__
+
+    async def wrapper(self, *args, **kwargs):
+        if not hasattr(self, slot):
+            setattr(self, slot, await method(self, *args, **kwargs))
+        return getattr(self, slot)
+    return wrapper'''
+
+_TIMED = '''def timed(method):
+    async def wrapper(self, *args, **kwargs):
+        start = time.monotonic()
+        result = await method(self, *args, **kwargs)
+        logging.info("%s took %.3f s", method.__name__, time.monotonic() - start)
+        return result
+    return wrapper'''
+
+_REMEMBER_LAST = '''def remember_last(method):
+    slot = "_last_" + method.__name__
+
+    async def wrapper(self, *args, **kwargs):
+        setattr(self, slot, await method(self, *args, **kwargs))
+        return getattr(self, slot)
+    return wrapper'''
+
+_CACHED_UNLESS_FRESH = '''def cached_unless_fresh(method):
+    slot = "_kept_" + method.__name__
+
+    async def wrapper(self, *args, fresh=False, **kwargs):
+        if fresh:
+            return await method(self, *args, **kwargs)
+        if not hasattr(self, slot):
+            setattr(self, slot, await method(self, *args, **kwargs))
+        return getattr(self, slot)
+    return wrapper'''
+
+VALID += [
+    Case(_OWN_DECORATED_POOL.format(decorator=_KEPT_PER_INSTANCE, name="kept_per_instance",
+                                    mark="", arg=""),
+         note=("a project decorator keeps the coroutine's pool on the instance (`setattr` "
+               "under `if not hasattr`, then `return getattr`): one pool per `Notifier`, "
+               "however often `pool()` is called")),
+    Case("""
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+
+app = FastAPI()
+
+
+def memoized(factory):
+    made = {}
+
+    def wrapper(url):
+        if url not in made:
+            engine = factory(url)
+            made[url] = engine
+        return made[url]
+    return wrapper
+
+
+@memoized
+def engine_for(url):
+    return create_engine(url)
+
+
+@app.get("/items")
+def items():
+    with engine_for("postgresql://db/app").connect() as conn:
+        return conn.execute(text("SELECT 1")).scalar()
+""", note=("a project decorator with a dict cache keyed by the URL: one engine per URL, "
+           "not one per request")),
+]
+
+INVALID += [
+    Case(_OWN_DECORATED_POOL.format(decorator=_TIMED, name="timed",
+                                    mark="  # expect: PS202", arg=""),
+         note="a timing decorator returns every call's result: a new pool per call"),
+    Case(_OWN_DECORATED_POOL.format(decorator=_REMEMBER_LAST, name="remember_last",
+                                    mark="  # expect: PS202", arg=""),
+         note=("the decorator stores the result with no `if` around the store: it calls "
+               "the factory every time and keeps only the last pool")),
+    Case(_OWN_DECORATED_POOL.format(decorator=_CACHED_UNLESS_FRESH, name="cached_unless_fresh",
+                                    mark="  # expect: PS202", arg="fresh=True"),
+         note=("the wrapper also returns the factory's fresh result on a path (`fresh=True`, "
+               "which `send` passes): a new pool per send")),
+]
