@@ -55,7 +55,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from run import timed, tool
+from run import compiled, timed, tool
 
 HERE = Path(__file__).resolve().parent
 WHEELS = HERE / ".data" / "wheels"
@@ -409,6 +409,7 @@ def main() -> None:
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     sources = [str(Path(v).resolve()) for v in args.src.split(",") if v]
+    compiled(*sources)
     for name in args.project.split(","):
         if not args.no_rows:
             print_rows(name, rows(name, args.runs, skip, sources))
