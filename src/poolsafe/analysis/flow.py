@@ -1619,6 +1619,103 @@ class FunctionFlow:
                 if names.count(f.name) == 1 and len(self.func.locals.get(f.name, [])) <= 1}
 
     @cached_property
+    def _stable_test_calls(self) -> dict[int, frozenset[tuple[str, bool]]]:
+        """id() of each call made only under a test of names the function never binds
+        (`if isinstance(engine, Engine): conn = await engine.acquire()`) -> (the test's
+        code, True) for a call in its body, (code, False) for one in its `else`. The
+        test reads nothing that can change between two evaluations, so it gives the
+        same answer again later in the function."""
+        out: dict[int, set[tuple[str, bool]]] = {}
+        for node in iter_nodes(self.func.node.body):
+            if not isinstance(node, cst.If) or not self._stable_test(node.test):
+                continue
+            text = _code(node.test)
+            for branch, taken in ((node.body, True), (node.orelse, False)):
+                if branch is None:
+                    continue
+                for inner in iter_nodes(branch):
+                    if isinstance(inner, cst.Call):
+                        out.setdefault(id(inner), set()).add((text, taken))
+        return {k: frozenset(v) for k, v in out.items()}
+
+    def _stable_test(self, test: cst.BaseExpression) -> bool:
+        """`test` is made of names the function never binds (parameters it keeps,
+        module names), `isinstance` / `issubclass` of those against classes, `is (not)
+        None`, `not`, `and` and `or`: it answers the same wherever it is evaluated."""
+        if isinstance(test, cst.Name):
+            return test.value not in self.func.locals and test.value not in (
+                self.func.globals_declared)
+        if isinstance(test, cst.UnaryOperation):
+            return isinstance(test.operator, cst.Not) and self._stable_test(test.expression)
+        if isinstance(test, cst.BooleanOperation):
+            return self._stable_test(test.left) and self._stable_test(test.right)
+        if isinstance(test, cst.Comparison):
+            return (len(test.comparisons) == 1 and self._stable_test(test.left)
+                    and isinstance(test.comparisons[0].operator, (cst.Is, cst.IsNot))
+                    and isinstance(test.comparisons[0].comparator, cst.Name)
+                    and test.comparisons[0].comparator.value == "None")
+        if isinstance(test, cst.Call) and isinstance(test.func, cst.Name) \
+                and test.func.value in ("isinstance", "issubclass") \
+                and test.func.value not in self.func.locals and len(test.args) == 2 \
+                and all(a.keyword is None and a.star == "" for a in test.args):
+            classes = test.args[1].value
+            kinds = classes.elements if isinstance(classes, cst.Tuple) else [classes]
+            return self._stable_test(test.args[0].value) and all(
+                dotted_name(k.value if isinstance(k, cst.BaseElement) else k) is not None
+                for k in kinds)
+        return False
+
+    def _refine_same_test(self, test: cst.BaseExpression, true_state: State,
+                          false_state: State) -> tuple[State, State]:
+        """`if isinstance(engine, Engine): engine.release(conn)` after `if
+        isinstance(engine, Engine): conn = await engine.acquire()`: a checkout made
+        only under a stable test is held only on the same side of that test again."""
+        if not any(isinstance(f, Held) for f in true_state | false_state) \
+                or not self._stable_test(test):
+            return true_state, false_state
+        text = _code(test)
+
+        def under(f: object, taken: bool) -> bool:
+            return isinstance(f, Held) and (text, taken) in self._stable_test_calls.get(
+                id(self.result.sites[f.site].call), frozenset())
+        return (frozenset(f for f in true_state if not under(f, False)),
+                frozenset(f for f in false_state if not under(f, True)))
+
+    def _drawn_from(self, var: str, state: State) -> State:
+        """The checkouts held in `state` that were drawn from the pool named `var`
+        (`conn = await pool.acquire()`) where `var` cannot have been bound again since:
+        every binding of `var` comes before the checkout, and none shares a loop with
+        it. Wherever such a checkout is held, `var` is the pool it came from, not None
+        (a pool object defines neither `__bool__` nor `__len__`)."""
+        out = set()
+        for f in state:
+            if not isinstance(f, Held):
+                continue
+            call = self.result.sites[f.site].call
+            if isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name) \
+                    and call.func.value.value == var and self._bound_only_before(var, call):
+                out.add(f)
+        return frozenset(out)
+
+    def _bound_only_before(self, var: str, call: cst.Call) -> bool:
+        if var in self.func.globals_declared:
+            return False
+        order = {id(n): i for i, n in enumerate(iter_nodes(self.func.node.body))}
+        if id(call) not in order:
+            return False
+        loops = [n for n in iter_nodes(self.func.node.body) if isinstance(n, (cst.For, cst.While))
+                 and any(m is call for m in iter_nodes(n))]
+        for n in iter_nodes(self.func.node.body):
+            if var not in bound_names_of(n) and not (
+                    isinstance(n, cst.Del) and var in {x.value for x in iter_nodes(n.target)
+                                                       if isinstance(x, cst.Name)}):
+                continue
+            if order[id(n)] > order[id(call)] or any(
+                    any(m is n for m in iter_nodes(loop)) for loop in loops):
+                return False
+        return True
+
+    @cached_property
     def _falsy_guarded_calls(self) -> dict[int, frozenset[str]]:
         """id() of each call that runs only where a parameter is false (`if conn:` ...
         `else: <call>`, `if conn is None: <call>`) -> those parameters; only parameters
@@ -1864,6 +1961,7 @@ class FunctionFlow:
     def if_(self, node: cst.If, state: State) -> Outcome:
         after, exc = self.effects(node.test, state)
         true_state, false_state = self._refine(node.test, after)
+        true_state, false_state = self._refine_same_test(node.test, true_state, false_state)
         out = Outcome(exc=exc)
         known, truthy = _guard(node.test) if _value_test(node.test) else (None, False)
         if known is not None and not truthy:
@@ -2010,6 +2108,9 @@ class FunctionFlow:
             or (isinstance(f, Aborted) and (
                 f.resource == var
                 or (prefix is not None and f.resource.startswith(prefix))))))
+        # `if pool and conn: pool.release(conn)`: where `pool` is None, nothing drawn
+        # from it is held
+        without -= self._drawn_from(var, without)
         if _is_scope_check(test):
             # `if "cur" in locals():` is true exactly where `cur` is bound
             if truthy_when_held:
@@ -4101,3 +4202,8 @@ def _target_names(target: cst.BaseExpression) -> set[str]:
     if isinstance(target, (cst.Tuple, cst.List)):
         return {n for e in target.elements for n in _target_names(e.value)}
     return set()
+
+
+def _code(node: cst.CSTNode) -> str:
+    """The source of an expression, as the comparison of two tests needs it."""
+    return cst.Module(body=[]).code_for_node(node)
