@@ -1685,14 +1685,19 @@ class FunctionFlow:
         """The checkouts held in `state` that were drawn from the pool named `var`
         (`conn = await pool.acquire()`) where `var` cannot have been bound again since:
         every binding of `var` comes before the checkout, and none shares a loop with
-        it. Wherever such a checkout is held, `var` is the pool it came from, not None
-        (a pool object defines neither `__bool__` nor `__len__`)."""
+        it, and the method is the library pool's own. Wherever such a checkout is held,
+        `var` is the pool it came from, not None (a library's pool object defines
+        neither `__bool__` nor `__len__`)."""
         out = set()
         for f in state:
             if not isinstance(f, Held):
                 continue
-            call = self.result.sites[f.site].call
-            if isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name) \
+            site = self.result.sites[f.site]
+            call = site.call
+            # a library pool's own method (not a project class's, which might define
+            # `__len__`)
+            if site.conn.via is None and isinstance(call.func, cst.Attribute) \
+                    and isinstance(call.func.value, cst.Name) \
                     and call.func.value.value == var and self._bound_only_before(var, call):
                 out.add(f)
         return frozenset(out)

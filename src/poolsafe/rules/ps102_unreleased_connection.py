@@ -369,6 +369,18 @@ class UnreleasedConnection(Rule):
     `put = pool.putconn`), stands for the method: `conn = get()` is a checkout and
     `put(conn)` a release.
 
+    A release under a guard that is true wherever the checkout is held is a
+    release: `finally: if pool and conn: pool.release(conn)` (or `if conn is not
+    None and pool:`), where `pool` is the library pool the connection was drawn
+    from with its own method and is not bound again after the checkout (a
+    library's pool defines neither `__bool__` nor `__len__`; a project class might),
+    and a release under the same test as the checkout (`if
+    isinstance(engine, Engine):` around both `engine.acquire()` and
+    `engine.release(conn)`) when the test reads only names the function never binds.
+    A guard that can be false after a checkout (`if ok and conn:`, `if conn and
+    error is None:`), one on another pool, another test, or the `else` of the
+    checkout's test still leaves the connection out.
+
     A close guarded by a flag set right after the checkout (`if db is None: db =
     SessionLocal(); owned = True` ... `finally: if owned: db.close()`) releases
     exactly what the function acquired, and is a release; so is one guarded by a

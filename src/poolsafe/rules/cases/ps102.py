@@ -8135,3 +8135,212 @@ if __name__ == "__main__":
                                    "    dispatch[name]([])\n    return \"ok\"\n")},
          note="another module imports the table and a route runs its entries per request"),
 ]
+
+# prec81 (issue 31, round 37): a release under a guard that is true wherever the
+# checkout is held -- the pool it was drawn from (never bound again after the
+# checkout) in an `and` with the connection, or the same stable test as the checkout
+_PREC81_USED_IN_FINALLY = (
+    "`conn` is used after the statements that hold it (in an `except` or `finally` of the "
+    "enclosing `try`): a `finally` around them would release it before that use; give it "
+    "back after its last use by hand")
+
+
+def _prec81_guarded(test: str) -> str:
+    return (f"the release of `conn` runs only `if {test}`: the fix would have to drop that "
+            "guard; decide by hand")
+
+VALID += [
+    Case("""
+import aiopg
+
+
+async def count_rows(dsn, table):
+    pool = None
+    conn = None
+    try:
+        pool = await aiopg.create_pool(dsn)
+        conn = await pool.acquire()
+        cur = await conn.cursor()
+        await cur.execute("SELECT count(*) FROM " + table)
+        return await cur.fetchone()
+    finally:
+        if pool and conn:
+            pool.release(conn)
+        if pool:
+            pool.close()
+""", note="`if pool and conn:`: wherever `conn` was drawn from `pool`, both are truthy"),
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+
+
+def load(dsn, key):
+    pool = None
+    conn = None
+    try:
+        pool = ThreadedConnectionPool(1, 4, dsn=dsn)
+        conn = pool.getconn()
+        cur = conn.cursor()
+        cur.execute("SELECT v FROM kv WHERE k = %s", (key,))
+        return cur.fetchone()
+    finally:
+        if conn is not None and pool:
+            pool.putconn(conn)
+        if pool is not None:
+            pool.closeall()
+""", note="`conn is not None and pool`, in the other order"),
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+
+
+def read(source, key):
+    if isinstance(source, ThreadedConnectionPool):
+        conn = source.getconn()
+    else:
+        conn = source
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT v FROM kv WHERE k = %s", (key,))
+        return cur.fetchone()
+    finally:
+        if isinstance(source, ThreadedConnectionPool):
+            source.putconn(conn)
+""", note=("checked out and given back under the same `isinstance` test of a parameter "
+           "the function never binds again")),
+]
+
+INVALID += [
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 4, dsn="dbname=kv")
+
+
+def flagged(key, ok):
+    conn = None
+    try:
+        conn = pool.getconn()  # expect: PS102
+        cur = conn.cursor()
+        cur.execute("SELECT v FROM kv WHERE k = %s", (key,))
+        return cur.fetchone()
+    finally:
+        if ok and conn:
+            pool.putconn(conn)
+""", note="`ok` is the caller's: false after a checkout, and the connection stays out",
+         unfixable=_PREC81_USED_IN_FINALLY),
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 4, dsn="dbname=kv")
+spare = ThreadedConnectionPool(1, 4, dsn="dbname=kv")
+
+
+def other_pool(key):
+    conn = pool.getconn()  # expect: PS102
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT v FROM kv WHERE k = %s", (key,))
+        return cur.fetchone()
+    finally:
+        if spare and conn:
+            pool.putconn(conn)
+""", note="the guard tests another pool than the one the connection came from",
+         unfixable=_prec81_guarded("spare and conn")),
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+
+other = ThreadedConnectionPool(1, 4, dsn="dbname=kv")
+
+
+def rebound(dsn, key):
+    pool = ThreadedConnectionPool(1, 4, dsn=dsn)
+    conn = pool.getconn()  # expect: PS102
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT v FROM kv WHERE k = %s", (key,))
+        return cur.fetchone()
+    finally:
+        pool = None
+        if pool and conn:
+            other.putconn(conn)
+""", note="`pool` is bound again after the checkout: the guard is false there",
+         unfixable=_prec81_guarded("pool and conn")),
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+
+
+def read(source, key, mode):
+    if isinstance(source, ThreadedConnectionPool):
+        conn = source.getconn()  # expect: PS102
+    else:
+        conn = source
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT v FROM kv WHERE k = %s", (key,))
+        return cur.fetchone()
+    finally:
+        if isinstance(mode, ThreadedConnectionPool):
+            source.putconn(conn)
+""", note="the release is under another test than the checkout",
+         unfixable='nothing uses `conn` after the checkout'),
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+
+
+def read(source, key):
+    if isinstance(source, ThreadedConnectionPool):
+        conn = source.getconn()  # expect: PS102
+    else:
+        conn = source
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT v FROM kv WHERE k = %s", (key,))
+        return cur.fetchone()
+    finally:
+        if isinstance(source, ThreadedConnectionPool):
+            pass
+        else:
+            source.putconn(conn)
+""", note="the release is in the `else` of the checkout's test: never where it is held",
+         unfixable='nothing uses `conn` after the checkout'),
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+
+
+def read(source, key):
+    if isinstance(source, ThreadedConnectionPool):
+        conn = source.getconn()  # expect: PS102
+    else:
+        conn = source
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT v FROM kv WHERE k = %s", (key,))
+        return cur.fetchone()
+    finally:
+        source = None
+        if isinstance(source, ThreadedConnectionPool):
+            source.putconn(conn)
+""", note="the tested parameter is bound again: the test can answer otherwise",
+         unfixable='nothing uses `conn` after the checkout'),
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 4, dsn="dbname=kv")
+
+
+def failed(key):
+    conn = None
+    error = None
+    try:
+        conn = pool.getconn()  # expect: PS102
+        cur = conn.cursor()
+        cur.execute("SELECT v FROM kv WHERE k = %s", (key,))
+        return cur.fetchone()
+    except Exception as exc:
+        error = exc
+        raise
+    finally:
+        if conn and error is None:
+            pool.putconn(conn)
+""", note="the guard is false after a failed statement: that connection stays out",
+         unfixable=_PREC81_USED_IN_FINALLY),
+]
