@@ -8,7 +8,7 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import call_name, iter_nodes, strip_await
 from poolsafe.analysis.index import ProjectIndex, call_pattern
-from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.values import Connection, FunctionRef
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.callers import uses_of_function
@@ -46,9 +46,13 @@ class SessionDependencyReturns(Rule):
     name; a session's `with` closes it on exit), or hands it to a project function
     whose parameter is closed the same way. A session checks a connection out only
     when it is used, so one used only inside that `with` holds nothing outside it.
-    One route that uses it outside a `with`, a `Depends()` in a router's
-    `dependencies=[...]` or in an `Annotated` alias (whose users are not followed),
-    or a configured `session-dependencies` name, keeps the finding. Returned
+    A module-level alias `SessionDep = Annotated[Session, Depends(dep)]` is followed
+    to its users: every parameter annotated `SessionDep` (in the alias's module, or
+    under a `from ... import` of it) must close its session the same way. One route
+    that uses it outside a `with`, a `Depends()` in a router's `dependencies=[...]`,
+    an alias whose name appears anywhere else (inside another annotation such as
+    `Optional[SessionDep]`, as `db.SessionDep`, bound twice), or a configured
+    `session-dependencies` name, keeps the finding. Returned
     connections are always reported (a connection is checked out when it is made).
 
     ## Tests, one-shot code and processes
@@ -330,9 +334,10 @@ def _closed_by_every_consumer(index: ProjectIndex, func: FunctionInfo, ret: cst.
 def _depends_consumers(index: ProjectIndex, func: FunctionInfo
                        ) -> list[tuple[FunctionInfo, str]] | None:
     """(function, parameter) for each `Depends(func)` in the project that is a
-    parameter's default or in its annotation; None when one is anywhere else (a
-    router's `dependencies=[...]`, an `Annotated` alias) or `func` is a configured
-    dependency."""
+    parameter's default or in its annotation, or each parameter annotated with a
+    module-level `Annotated[..., Depends(func)]` alias; None when one is anywhere else
+    (a router's `dependencies=[...]`, an alias used otherwise) or `func` is a
+    configured dependency."""
     if func.name in index.config.session_dependencies:
         return None
     found: list[tuple[FunctionInfo, str]] = []
@@ -348,8 +353,80 @@ def _depends_consumers(index: ProjectIndex, func: FunctionInfo
                 continue
             consumer = _param_of(node, parents, defs)
             if consumer is None:
-                return None
+                alias = _annotated_alias(node, parents)
+                users = _alias_users(index, m, alias) if alias is not None else None
+                if users is None:
+                    return None
+                found.extend(users)
+                continue
             found.append(consumer)
+    return found
+
+
+def _annotated_alias(call: cst.Call, parents: dict[int, cst.CSTNode]) -> str | None:
+    """`SessionDep = Annotated[Session, Depends(dep)]` (or `SessionDep: TypeAlias =
+    ...`) at a module's top level, `call` its `Depends(dep)`: the alias's name."""
+    element = parents.get(id(parents.get(id(call))))
+    sub = parents.get(id(element))
+    if not (isinstance(element, cst.SubscriptElement) and isinstance(sub, cst.Subscript)):
+        return None
+    base = sub.value
+    if not ((isinstance(base, cst.Name) and base.value == "Annotated")
+            or (isinstance(base, cst.Attribute) and base.attr.value == "Annotated")):
+        return None
+    stmt = parents.get(id(sub))
+    line = parents.get(id(stmt))
+    if not (isinstance(line, cst.SimpleStatementLine)
+            and isinstance(parents.get(id(line)), cst.Module)):
+        return None
+    if isinstance(stmt, cst.Assign) and len(stmt.targets) == 1 \
+            and isinstance(stmt.targets[0].target, cst.Name):
+        return stmt.targets[0].target.value
+    if isinstance(stmt, cst.AnnAssign) and isinstance(stmt.target, cst.Name):
+        return stmt.target.value
+    return None
+
+
+def _alias_users(index: ProjectIndex, home: ModuleInfo, alias: str
+                 ) -> list[tuple[FunctionInfo, str]] | None:
+    """(function, parameter) for each parameter annotated with the alias, in its own
+    module or under a `from ... import` of it; None when the alias is bound more than
+    once, or its name appears anywhere else (in another annotation, an attribute, a
+    module that reaches it another way): those users are not followed."""
+    if len(home.assigns.get(alias, [])) != 1:
+        return None
+    homes = {n.rsplit(".", 1)[-1] for n in home.names}
+    importers = {id(m) for m in index.importers(home)}
+    found: list[tuple[FunctionInfo, str]] = []
+    for m in index.modules_mentioning([alias]):
+        if m is home:
+            local = {alias}
+        elif id(m) in importers:
+            local = {k for k, q in m.imports.items() if "." in q
+                     and q.rsplit(".", 1)[1] == alias
+                     and q.rsplit(".", 1)[0].rsplit(".", 1)[-1] in homes}
+        else:
+            return None
+        parents = parent_map(m.tree)
+        for node in iter_nodes(m.tree, into_functions=True):
+            if isinstance(node, cst.Attribute) and node.attr.value == alias:
+                return None
+            if not isinstance(node, cst.Name) or node.value not in local | {alias}:
+                continue
+            up = parents.get(id(node))
+            if isinstance(up, (cst.ImportAlias, cst.AsName, cst.AssignTarget)) or (
+                    isinstance(up, cst.AnnAssign) and up.target is node):
+                continue
+            param = parents.get(id(up))
+            if isinstance(up, cst.Annotation) and isinstance(param, cst.Param) \
+                    and node.value in local:
+                fdef = parents.get(id(parents.get(id(param))))
+                info = m.by_node.get(id(fdef)) if fdef is not None else None
+                if info is None:
+                    return None
+                found.append((info, param.name.value))
+                continue
+            return None
     return found
 
 

@@ -366,3 +366,93 @@ async def teams(session: Session = Depends(session_maker)):
         return s.exec(select(Team)).all()
 """, note="`with session as s:` closes the same session"),
 ]
+
+# Issue 31, round 37 (prec81): the same closing test through FastAPI's documented
+# `SessionDep = Annotated[Session, Depends(dep)]` alias -- every parameter annotated
+# with the alias (in its module, or under a `from ... import` of it) must close what
+# it receives; any other use of the alias's name keeps the finding.
+_ANNOTATED_DB = """\
+from typing import Annotated
+
+from fastapi import Depends
+from sqlmodel import Session, create_engine
+
+engine = create_engine("postgresql://app@db/cds")
+
+
+def get_session():
+    return Session(engine){mark}
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+"""
+
+_ANNOTATED_ROUTES = """\
+from fastapi import APIRouter
+from sqlmodel import select
+
+from app.db import SessionDep
+from app.models import Team
+
+router = APIRouter()
+
+
+@router.get("/teams")
+def teams(session: SessionDep):
+    with session:
+        return session.exec(select(Team)).all()
+"""
+
+VALID_ROUND37 += [
+    Case(_ANNOTATED_ROUTES + """
+
+@router.get("/teams/{team_id}")
+def team(team_id: int, session: SessionDep):
+    with session as s:
+        return s.get(Team, team_id)
+""", path="app/routes.py",
+         files={"app/__init__.py": "", "app/db.py": _ANNOTATED_DB.format(mark="")},
+         note="every parameter annotated with the `Annotated` alias closes its session"),
+    Case(_ANNOTATED_DB.format(mark="") + """
+
+def count(session: SessionDep):
+    with session:
+        return session.exec("SELECT count(*) FROM team").one()
+""", note="the alias's user in its own module closes the session"),
+]
+
+INVALID_ROUND37 += [
+    Case(_ANNOTATED_DB.format(mark="  # expect: PS104"), path="app/db.py",
+         files={"app/__init__.py": "", "app/routes.py": _ANNOTATED_ROUTES + """
+
+@router.get("/count")
+def count(session: SessionDep):
+    return len(session.exec(select(Team)).all())
+"""}, note="one route annotated with the alias uses the session outside any `with`"),
+    Case(_ANNOTATED_DB.format(mark="  # expect: PS104"), path="app/db.py",
+         files={"app/__init__.py": "", "app/routes.py": _ANNOTATED_ROUTES + """
+
+from typing import Optional
+
+
+@router.get("/first")
+def first(session: Optional[SessionDep] = None):
+    return session.exec(select(Team)).first()
+"""},
+         note="the alias inside another annotation: that user is not followed"),
+    Case(_ANNOTATED_DB.format(mark="  # expect: PS104"), path="app/db.py",
+         files={"app/__init__.py": "", "app/routes.py": _ANNOTATED_ROUTES + """
+
+from app import db
+
+
+@router.get("/first")
+def first(session: db.SessionDep):
+    return session.exec(select(Team)).first()
+"""}, note="the alias reached as a module attribute: that user is not followed"),
+    Case(_ANNOTATED_DB.format(mark="  # expect: PS104") + """
+
+def count(session: SessionDep):
+    return session.exec("SELECT count(*) FROM team").one()
+""", note="the alias's user in its own module never closes the session"),
+]
