@@ -599,6 +599,12 @@ NOT_SAFE: dict[str, tuple[str, bool]] = {
     # round 36 (prec79): the psycopg2 method of a class whose other method opens the same
     # attribute with PyMySQL: a savepoint per iteration, as for the loops above
     "PS103-invalid-191": SAVEPOINT, "PS103-invalid-192": SAVEPOINT,
+    # round 37: a session from a factory annotated `-> Session`: the handler's rollback
+    # would also undo the loop's query and the `add()` before the `try` (the check drops it)
+    "PS103-invalid-193": ("`db_session.rollback()` in the handler also undoes "
+                          "`db_session.query(Group)`", True),
+    "PS103-invalid-194": ("`db_session.rollback()` in the handler also undoes "
+                          "`db_session.query(Group)`", True),
 }
 COUNTS: Counter[str] = Counter()
 

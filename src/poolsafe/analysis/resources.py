@@ -497,10 +497,34 @@ class FunctionResources:
             elif isinstance(value, LibraryObject) and value.type.is_scoped:
                 result = CONNECTION_KINDS["session"]
             elif value is None:
-                kind = self._attribute_kind(key)
+                kind = self._attribute_kind(key) or self._returned_kind(key)
                 result = None if kind is None else CONNECTION_KINDS[kind]
         self._kinds[key] = result
         return result
+
+    def _returned_kind(self, key: str) -> str | None:
+        """The kind of a local name every binding of which in the function is a call of
+        a project function whose return annotation names a connection type, when what
+        that function returns cannot be read (`db_session = get_session_from_config(path)`
+        with `def get_session_from_config(path) -> Session: return
+        env["registry"]["db_session_factory"]()`): the annotation says what it is."""
+        values = self.func.locals.get(key)
+        if not values or "." in key:
+            return None
+        kinds: set[str] = set()
+        for v in values:
+            call = v.expression if isinstance(v, cst.Await) else v
+            if not isinstance(call, cst.Call):
+                return None
+            callee = self.index.evaluate(call.func, self.module, self.func)
+            if not isinstance(callee, FunctionRef) or callee.func.node.returns is None:
+                return None
+            named = {k for part in annotation_parts(callee.func.node.returns.annotation)
+                     if (k := self._annotation_kind(part, callee.func.module)) is not None}
+            if len(named) != 1:
+                return None
+            kinds |= named
+        return kinds.pop() if len(kinds) == 1 else None
 
     def _attribute_kind(self, key: str) -> str | None:
         """The kind of `self.attr` when its type is only annotated: stored from a

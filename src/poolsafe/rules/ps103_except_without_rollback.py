@@ -61,7 +61,11 @@ class ExceptWithoutRollback(Rule):
     handed back to a caller that owns it. A `scoped_session` registry counts as
     the session it proxies to, and so does the session a module draws from it at
     its top level (`session = Session()`, shared by every function that imports
-    it). A parameter with no annotation and no default counts as the module's
+    it). A local name bound only by calls of project functions whose return
+    annotation names a session or connection type (`db_session =
+    session_from_config(path)` with `def session_from_config(path) -> Session`,
+    returning what a registry's factory makes) holds one, as an annotated parameter
+    does. A parameter with no annotation and no default counts as the module's
     long-lived connection or session when every call of the function in the
     project passes that module-level name for it (`def chat_ids(conn)` called
     only as `chat_ids(connection)`, `connection = psycopg2.connect(...)` at

@@ -6776,3 +6776,69 @@ INVALID += [
                              second=_TWO_DRIVERS_PG.format(mark="  # expect: PS103")),
          note="the same, the psycopg2 method last"),
 ]
+
+# Issue 31, round 37 (large80's tune miss, a Pyramid cron script): a session reached
+# through a project function whose return annotation names the session type, where what
+# it returns cannot be read (`return env["registry"]["db_session_factory"]()`): the
+# annotation says what the local name holds, as a parameter's annotation does.
+_ANNOTATED_FACTORY = """\
+from sqlalchemy.orm import Session
+
+
+def session_from_config(path: str) -> {returns}:
+    env = bootstrap(path)
+    return env["registry"]["db_session_factory"]()
+"""
+_ANNOTATED_UNFIXABLE = (
+    "the fix would change behaviour beyond the release: in `generate_stats`: "
+    "`db_session.rollback()` in the handler also undoes `db_session.query(Group)`, run before "
+    "the `try` in the same transaction, and the code after it goes on as if that were kept; "
+    "in `generate_stats`: `db_session.rollback()` in the handler also undoes "
+    "`db_session.add(GroupStat(group))`, run before the `try` in the same transaction, and "
+    "the code after it goes on as if that were kept")
+_ANNOTATED_JOB = """\
+from sqlalchemy.exc import IntegrityError
+
+from app.database import session_from_config
+
+
+def generate_stats(path):
+    db_session = session_from_config(path)
+    for group in db_session.query(Group).all():
+        db_session.add(GroupStat(group))
+        try:
+            db_session.commit()
+        except IntegrityError:{mark}
+            {handler}
+"""
+INVALID += [
+    Case(_ANNOTATED_JOB.format(mark="  # expect: PS103", handler="continue"),
+         files={"app/database.py": _ANNOTATED_FACTORY.format(returns="Session")},
+         path="scripts/generate_stats.py", unfixable=_ANNOTATED_UNFIXABLE,
+         note=("a failed commit swallowed in the loop: the next group's query runs in the "
+               "session's aborted transaction; the factory's annotation says it is a Session")),
+    Case(_ANNOTATED_JOB.format(mark="  # expect: PS103", handler="continue"),
+         files={"app/database.py": _ANNOTATED_FACTORY.format(returns='"Optional[Session]"')
+                .replace("from sqlalchemy.orm import Session",
+                         "from typing import Optional\n\nfrom sqlalchemy.orm import Session")},
+         path="scripts/generate_stats.py", unfixable=_ANNOTATED_UNFIXABLE,
+         note="the same, annotated `Optional[Session]` in a string"),
+]
+VALID += [
+    Case(_ANNOTATED_JOB.format(mark="", handler="db_session.rollback()"),
+         files={"app/database.py": _ANNOTATED_FACTORY.format(returns="Session")},
+         path="scripts/generate_stats.py",
+         note="the handler rolls the failed transaction back"),
+    Case(_ANNOTATED_JOB.format(mark="", handler="continue"),
+         files={"app/database.py": _ANNOTATED_FACTORY.format(returns="dict")},
+         path="scripts/generate_stats.py",
+         note="the factory's annotation names no session type: nothing says what it returns"),
+    Case(_ANNOTATED_JOB.format(mark="", handler="continue")
+         .replace("    db_session = session_from_config(path)\n",
+                  "    db_session = session_from_config(path)\n"
+                  "    if db_session is None:\n"
+                  "        db_session = load_cache(path)\n"),
+         files={"app/database.py": _ANNOTATED_FACTORY.format(returns="Session")},
+         path="scripts/generate_stats.py",
+         note="the name is also bound to something else: not known to be the session"),
+]
