@@ -41,13 +41,21 @@ from poolsafe.analysis.project_facts import (
     is_test_module,
     request_handler,
 )
+from poolsafe.analysis.query_property import query_property_registry
 from poolsafe.analysis.read_only import (
     chain_methods,
     explicit_transaction,
     is_read,
     writes_through_chain,
 )
-from poolsafe.analysis.resolution import external_name, inventory, may_call, qual_match, resolve
+from poolsafe.analysis.resolution import (
+    Bound,
+    external_name,
+    inventory,
+    may_call,
+    qual_match,
+    resolve,
+)
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.session_reads import only_runs_statements, param_for
 from poolsafe.analysis.slow_calls import may_be_slow_here, slow_call
@@ -402,7 +410,9 @@ class IoInTransaction(Rule):
     code), that queries rows and streams them to a remote service with pauses
     between batches (an export or a "push to another instance" command). Reads are
     queries (`session.query(...)`, `Model.query.filter_by(...)` without
-    `update()`/`delete()`/`with_for_update()`), `get()`, `refresh()`, and
+    `update()`/`delete()`/`with_for_update()`; `Model.query` is Flask-SQLAlchemy's
+    or a `scoped_session`'s `query_property()`, set in the model's body or on its
+    declarative base, and queries that registry's session), `get()`, `refresh()`, and
     `execute()` / `scalars()` of a `select(...)`, of `text("SELECT ...")` or of a
     `SELECT` string (also bound to a name first); anything else on that
     connection or session in the function (`add()`, `flush()`, an `UPDATE`) makes
@@ -1811,13 +1821,45 @@ class _Walker:
         return qual is not None and qual_match(qual, CLOSE_ALL_SESSIONS) is not None
 
     def model_query(self, expr: cst.BaseExpression) -> str | None:
-        """`User.query.filter_by(...)`: Flask-SQLAlchemy's session."""
+        """`User.query.filter_by(...)`: Flask-SQLAlchemy's session, or the
+        scoped_session registry whose `query_property()` `User.query` is."""
         for link in chain_links(expr):
             if isinstance(link, cst.Attribute) and link.attr.value in FLASK_MODEL_QUERY_ATTRIBUTES:
                 owner = self.index.evaluate(link.value, self.module, self.func)
-                if isinstance(owner, ClassRef) and is_model_class(self.index, owner.cls):
+                if not isinstance(owner, ClassRef):
+                    continue
+                if is_model_class(self.index, owner.cls):
                     return _FLASK_SESSION
+                registry = query_property_registry(self.index, owner.cls, link.attr.value)
+                if registry is not None:
+                    return self.registry_key(registry)
         return None
+
+    def registry_key(self, registry: Bound) -> str | None:
+        """The key of a scoped_session registry (bound where a `query_property()` was
+        built) in this function: the name this function calls it by (`from db import
+        Session as S`; `S.commit()`), else its name where it was built."""
+        made = resolve(self.index, registry.expr, registry.module, registry.func).expr
+        written = dotted_name(registry.expr)
+        names = [] if written is None else [written]
+        for call in self.func.direct_calls:
+            if isinstance(call.func, cst.Attribute):
+                d = dotted_name(call.func.value)
+                if d is not None and d not in names:
+                    names.append(d)
+        for d in names:
+            try:
+                expr = cst.parse_expression(d)
+            except cst.ParserSyntaxError:
+                continue
+            if resolve(self.index, expr, self.module, self.func).expr is made:
+                key = self.key_of(expr)
+                if key is not None:
+                    return key
+        if written is None:
+            return None
+        self.sessions.add(written)
+        return written
 
     # --------------------------------------------------------------- network
     def slow(self, call: cst.Call) -> Slow | None:

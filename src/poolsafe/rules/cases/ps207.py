@@ -4286,3 +4286,113 @@ VALID += [
               "the request is made after the transaction ends")
     for imports, setup, _inside, local, after, _note in _SDK_FAMILIES
 ]
+
+# SQLAlchemy's `scoped_session.query_property()`: `Item.query` builds a Query on the
+# registry's current session, so `Item.query.first()` opens its transaction as
+# `session.query(Item).first()` does. The attribute is set in the model's body, on
+# the declarative base, and the registry and models may live in other modules.
+_QP_DB = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app")
+db_session = scoped_session(sessionmaker(bind=engine))
+Base = declarative_base()
+{base_query}
+"""
+_QP_MODELS = """\
+from sqlalchemy import Column, Integer, String
+
+from shop.db import Base, db_session
+
+
+class Item(Base):
+    __tablename__ = "item"
+    id = Column(Integer, primary_key=True)
+    email = Column(String)
+{item_query}
+"""
+_QP_NOTIFY = """\
+import smtplib
+
+from shop.db import db_session as session
+from shop.models import Item
+
+
+def notify(addr):
+{body}
+"""
+_QP_SEND = '    smtplib.SMTP("mail", 25).sendmail("a", [addr], str(row))'
+
+
+def _qp_files(base_query: str = "", item_query: str = "") -> dict[str, str]:
+    return {"shop/__init__.py": "",
+            "shop/db.py": _QP_DB.format(base_query=base_query),
+            "shop/models.py": _QP_MODELS.format(item_query=item_query)}
+
+
+_QP_ON_ITEM = "    query = db_session.query_property()"
+
+
+def _qp_plain_query(base_query: str = "") -> dict[str, str]:
+    files = _qp_files(base_query=base_query, item_query="    query = ItemQuery()")
+    files["shop/models.py"] = files["shop/models.py"].replace(
+        "class Item(Base):",
+        "class ItemQuery:\n    def first(self):\n        return None\n\n\nclass Item(Base):")
+    return files
+
+_QP_ON_BASE = "Base.query = db_session.query_property()"
+
+INVALID += [
+    Case("""\
+import smtplib
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app")
+session = scoped_session(sessionmaker(bind=engine))
+Base = declarative_base()
+
+
+class Item(Base):
+    __tablename__ = "item"
+    query = session.query_property()
+
+
+def notify(addr):
+    row = Item.query.first()
+    smtplib.SMTP("mail", 25).sendmail("a", [addr], str(row))  # expect: PS207
+    session.commit()
+""", note="scoped_session.query_property(): `Item.query.first()` opens the registry's "
+          "transaction, held over the mail send until the commit"),
+    Case(_QP_NOTIFY.format(body="    row = Item.query.filter_by(email=addr).first()\n"
+                                + _QP_SEND + "  # expect: PS207\n    session.commit()"),
+         files=_qp_files(item_query=_QP_ON_ITEM), path="shop/notify.py",
+         note="the model and the registry in other modules; the function commits the "
+              "registry under another name (`db_session as session`)"),
+    Case(_QP_NOTIFY.format(body="    row = Item.query.get(1)\n"
+                                + _QP_SEND + "  # expect: PS207\n    session.remove()"),
+         files=_qp_files(base_query=_QP_ON_BASE), path="shop/notify.py",
+         note="the query_property set on the declarative base (`Base.query = "
+              "db_session.query_property()`), inherited by the model"),
+]
+
+VALID += [
+    Case(_QP_NOTIFY.format(body="    Item.query.filter_by(email=addr).delete()\n"
+                                "    session.commit()\n    row = addr\n" + _QP_SEND),
+         files=_qp_files(item_query=_QP_ON_ITEM), path="shop/notify.py",
+         note="look-alike: the query runs and is committed before the mail send"),
+    Case(_QP_NOTIFY.format(body="    row = Item.query.get(1)\n    session.commit()\n"
+                                + _QP_SEND),
+         files=_qp_files(base_query=_QP_ON_BASE), path="shop/notify.py",
+         note="look-alike: the registry of the base's query_property is committed before "
+              "the mail send"),
+    Case(_QP_NOTIFY.format(body="    row = Item.query.first()\n" + _QP_SEND),
+         files=_qp_plain_query(), path="shop/notify.py",
+         note="look-alike: a class attribute named `query` that is not a query_property "
+              "(a plain object, no session behind it)"),
+    Case(_QP_NOTIFY.format(body="    row = Item.query.first()\n" + _QP_SEND),
+         files=_qp_plain_query(base_query=_QP_ON_BASE), path="shop/notify.py",
+         note="look-alike: the model's own plain `query` hides the base's query_property"),
+]
