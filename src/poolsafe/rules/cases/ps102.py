@@ -8149,6 +8149,32 @@ def _prec81_guarded(test: str) -> str:
     return (f"the release of `conn` runs only `if {test}`: the fix would have to drop that "
             "guard; decide by hand")
 
+
+_PREC81_SAME_TEST = """
+from psycopg2.pool import ThreadedConnectionPool
+
+
+def read(source, key{params}):
+    if isinstance(source, ThreadedConnectionPool):
+        conn = source.getconn(){mark}
+    else:
+        conn = source
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT v FROM kv WHERE k = %s", (key,))
+        return cur.fetchone()
+    finally:
+"""
+
+
+def _prec81_same_test(release: str = "", params: str = "", mark: bool = False) -> str:
+    # a checkout under `isinstance(source, ...)`; the `finally` ends with `release`
+    # (by default the same test around `source.putconn(conn)`)
+    head = _PREC81_SAME_TEST.format(params=params, mark="  # expect: PS102" if mark else "")
+    return head + (release or "        if isinstance(source, ThreadedConnectionPool):\n"
+                   "            source.putconn(conn)\n")
+
+
 VALID += [
     Case("""
 import aiopg
@@ -8188,23 +8214,8 @@ def load(dsn, key):
         if pool is not None:
             pool.closeall()
 """, note="`conn is not None and pool`, in the other order"),
-    Case("""
-from psycopg2.pool import ThreadedConnectionPool
-
-
-def read(source, key):
-    if isinstance(source, ThreadedConnectionPool):
-        conn = source.getconn()
-    else:
-        conn = source
-    try:
-        cur = conn.cursor()
-        cur.execute("SELECT v FROM kv WHERE k = %s", (key,))
-        return cur.fetchone()
-    finally:
-        if isinstance(source, ThreadedConnectionPool):
-            source.putconn(conn)
-""", note=("checked out and given back under the same `isinstance` test of a parameter "
+    Case(_prec81_same_test(),
+         note=("checked out and given back under the same `isinstance` test of a parameter "
            "the function never binds again")),
 ]
 
@@ -8264,62 +8275,26 @@ def rebound(dsn, key):
             other.putconn(conn)
 """, note="`pool` is bound again after the checkout: the guard is false there",
          unfixable=_prec81_guarded("pool and conn")),
-    Case("""
-from psycopg2.pool import ThreadedConnectionPool
-
-
-def read(source, key, mode):
-    if isinstance(source, ThreadedConnectionPool):
-        conn = source.getconn()  # expect: PS102
-    else:
-        conn = source
-    try:
-        cur = conn.cursor()
-        cur.execute("SELECT v FROM kv WHERE k = %s", (key,))
-        return cur.fetchone()
-    finally:
+    Case(_prec81_same_test("""\
         if isinstance(mode, ThreadedConnectionPool):
             source.putconn(conn)
-""", note="the release is under another test than the checkout",
+""", params=", mode", mark=True),
+         note="the release is under another test than the checkout",
          unfixable='nothing uses `conn` after the checkout'),
-    Case("""
-from psycopg2.pool import ThreadedConnectionPool
-
-
-def read(source, key):
-    if isinstance(source, ThreadedConnectionPool):
-        conn = source.getconn()  # expect: PS102
-    else:
-        conn = source
-    try:
-        cur = conn.cursor()
-        cur.execute("SELECT v FROM kv WHERE k = %s", (key,))
-        return cur.fetchone()
-    finally:
+    Case(_prec81_same_test("""\
         if isinstance(source, ThreadedConnectionPool):
             pass
         else:
             source.putconn(conn)
-""", note="the release is in the `else` of the checkout's test: never where it is held",
+""", mark=True),
+         note="the release is in the `else` of the checkout's test: never where it is held",
          unfixable='nothing uses `conn` after the checkout'),
-    Case("""
-from psycopg2.pool import ThreadedConnectionPool
-
-
-def read(source, key):
-    if isinstance(source, ThreadedConnectionPool):
-        conn = source.getconn()  # expect: PS102
-    else:
-        conn = source
-    try:
-        cur = conn.cursor()
-        cur.execute("SELECT v FROM kv WHERE k = %s", (key,))
-        return cur.fetchone()
-    finally:
+    Case(_prec81_same_test("""\
         source = None
         if isinstance(source, ThreadedConnectionPool):
             source.putconn(conn)
-""", note="the tested parameter is bound again: the test can answer otherwise",
+""", mark=True),
+         note="the tested parameter is bound again: the test can answer otherwise",
          unfixable='nothing uses `conn` after the checkout'),
     Case("""
 from psycopg2.pool import ThreadedConnectionPool
