@@ -191,6 +191,28 @@ def iter_nodes(node: cst.CSTNode, *, into_functions: bool = False) -> Iterator[c
         stack.extend(reversed(children(cur)))
 
 
+def preorder_spans(node: cst.CSTNode) -> tuple[list[cst.CSTNode], dict[int, tuple[int, int]]]:
+    """The nodes `iter_nodes(node)` yields, in that order, and for each node (by id)
+    the range of positions its own subtree takes in that order: `start <= i < end`
+    for every node `iter_nodes(that node)` yields; a nested function, class or lambda
+    is not entered, so its range holds itself only."""
+    nodes: list[cst.CSTNode] = []
+    spans: dict[int, tuple[int, int]] = {}
+    stack: list[tuple[cst.CSTNode, bool]] = [(node, False)]
+    while stack:
+        cur, done = stack.pop()
+        if done:
+            spans[id(cur)] = (spans[id(cur)][0], len(nodes))
+            continue
+        spans[id(cur)] = (len(nodes), len(nodes))
+        nodes.append(cur)
+        stack.append((cur, True))
+        if type(cur) in _SCOPE_TYPES and cur is not node:
+            continue
+        stack.extend((child, False) for child in reversed(children(cur)))
+    return nodes, spans
+
+
 def loop_own_nodes(body: cst.CSTNode) -> list[cst.CSTNode]:
     """The nodes of a loop body outside the loops, functions and classes nested in it
     (their `break` and `continue` are theirs)."""

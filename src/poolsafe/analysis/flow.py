@@ -36,6 +36,7 @@ from poolsafe.analysis.cstutil import (
     keyword_arg,
     names_in,
     positional_args,
+    preorder_spans,
     string_value,
     strip_await,
 )
@@ -1705,20 +1706,16 @@ class FunctionFlow:
     def _bound_only_before(self, var: str, call: cst.Call) -> bool:
         if var in self.func.globals_declared:
             return False
-        order = {id(n): i for i, n in enumerate(iter_nodes(self.func.node.body))}
-        if id(call) not in order:
+        at = self._body_order.spans.get(id(call))
+        if at is None:
             return False
-        loops = [n for n in iter_nodes(self.func.node.body) if isinstance(n, (cst.For, cst.While))
-                 and any(m is call for m in iter_nodes(n))]
-        for n in iter_nodes(self.func.node.body):
-            if var not in bound_names_of(n) and not (
-                    isinstance(n, cst.Del) and var in {x.value for x in iter_nodes(n.target)
-                                                       if isinstance(x, cst.Name)}):
-                continue
-            if order[id(n)] > order[id(call)] or any(
-                    any(m is n for m in iter_nodes(loop)) for loop in loops):
-                return False
-        return True
+        loops = [span for span in self._body_order.loops if span[0] <= at[0] < span[1]]
+        return all(p < at[0] and not any(start <= p < end for start, end in loops)
+                   for p in self._body_order.bindings.get(var, ()))
+
+    @cached_property
+    def _body_order(self) -> _BodyOrder:
+        return _BodyOrder.of(self.func.node.body)
 
     @cached_property
     def _falsy_guarded_calls(self) -> dict[int, frozenset[str]]:
@@ -4212,3 +4209,26 @@ def _target_names(target: cst.BaseExpression) -> set[str]:
 def _code(node: cst.CSTNode) -> str:
     """The source of an expression, as the comparison of two tests needs it."""
     return cst.Module(body=[]).code_for_node(node)
+
+
+@dataclass(frozen=True)
+class _BodyOrder:
+    """A function body's nodes in pre-order (nested scopes not entered): each node's
+    span of positions (its own subtree), the spans of its loops, and the positions
+    where each name is bound or deleted."""
+    spans: dict[int, tuple[int, int]]
+    loops: list[tuple[int, int]]
+    bindings: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, body: cst.CSTNode) -> _BodyOrder:
+        nodes, spans = preorder_spans(body)
+        bindings: dict[str, list[int]] = {}
+        for i, n in enumerate(nodes):
+            names = bound_names_of(n)
+            if isinstance(n, cst.Del):
+                names |= {x.value for x in iter_nodes(n.target) if isinstance(x, cst.Name)}
+            for name in names:
+                bindings.setdefault(name, []).append(i)
+        loops = [spans[id(n)] for n in nodes if isinstance(n, (cst.For, cst.While))]
+        return cls(spans, loops, bindings)
