@@ -59,7 +59,7 @@ def thread_db_uses(index: ProjectIndex, module: ModuleInfo) -> Iterator[ThreadUs
             continue
         if pushes_context_of(func) or _context_decorator(func):
             continue
-        found = _first_use(index, func, func.node.body, 0)
+        found = _first_use(index, func, 0)
         if found is not None:
             yield ThreadUse(found[0], func, how, found[1])
 
@@ -128,7 +128,7 @@ def _uses_before_entries(index: ProjectIndex, module: ModuleInfo) -> Iterator[Th
     for func in module.all_functions:
         if pushes_context_of(func) or _context_decorator(func):
             continue
-        use = _first_use(index, func, func.node.body, 0)
+        use = _first_use(index, func, 0)
         if use is not None:
             found.append((func, use))
     if not found:
@@ -181,8 +181,32 @@ def _context_decorator(func: FunctionInfo) -> bool:
                for d in func.node.decorators)
 
 
-def _first_use(index: ProjectIndex, func: FunctionInfo, body: cst.CSTNode,
+#: the attribute of an index that holds `_first_use`'s answers
+_FIRST_USES = "_flask_thread_first_uses"
+
+
+def _first_use(index: ProjectIndex, func: FunctionInfo,
                depth: int) -> tuple[cst.CSTNode, str] | None:
+    """The first use of Flask-SQLAlchemy in `func`'s body, directly or (up to
+    `_DEPTH` calls down) in a project function it calls, with how it is used. Kept
+    per index, function, depth and resolution level: an editor's check asks it of
+    every function of the module, and their callees' answers are shared (superset's
+    `models/core.py`: some 14,000 nodes looked at per keystroke, walked again for
+    each caller). The function's node is kept with its answer, so that an id() is
+    never answered for another node."""
+    memo: dict[tuple[int, int, int | None], tuple[cst.CSTNode, tuple[cst.CSTNode, str] | None]]
+    memo = index.derived(_FIRST_USES, dict)
+    key = (id(func.node), depth, index.resolution_level)
+    kept = memo.get(key)
+    if kept is not None and kept[0] is func.node:
+        return kept[1]
+    found = _walk_for_use(index, func, func.node.body, depth)
+    memo[key] = (func.node, found)
+    return found
+
+
+def _walk_for_use(index: ProjectIndex, func: FunctionInfo, body: cst.CSTNode,
+                  depth: int) -> tuple[cst.CSTNode, str] | None:
     stack: list[cst.CSTNode] = [body]
     while stack:
         node = stack.pop()
@@ -213,7 +237,7 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
         callee = index.evaluate(node.func, func.module, func)
         if isinstance(callee, FunctionRef) and callee.func is not func \
                 and not pushes_context_of(callee.func):
-            inner = _first_use(index, callee.func, callee.func.node.body, depth + 1)
+            inner = _first_use(index, callee.func, depth + 1)
             if inner is not None:
                 return used_through(callee.func.name, inner[1])
     return None

@@ -239,7 +239,8 @@ def _lint(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions,
                 result.internal_errors += 1
         where = positions(module.tree, [*(r.node for r in raw),
                                         *step_nodes(raw)]) if raw else {}
-        ignores = parse_comments(f.text) if mentions_directive(f.text) else {}
+        # (a file without findings has nothing to suppress: not tokenized for comments)
+        ignores = parse_comments(f.text) if raw and mentions_directive(f.text) else {}
         kept: list[tuple[RawFinding, Location]] = []
         seen: set[tuple[str, int, int]] = set()
         for r in raw:
