@@ -1899,6 +1899,12 @@ def _user_model(index: ProjectIndex, func: FunctionInfo, expr: cst.BaseExpressio
         isinstance(v, cst.Call) and _user_model(index, func, v, depth + 1) for v in values)
 
 
+def is_django_model(index: ProjectIndex, value: object) -> bool:
+    """A Django model class (`_is_model`): a project class deriving from a `django`
+    class or a Django application's model base, or one of theirs."""
+    return _is_model(index, value)
+
+
 def _is_model(index: ProjectIndex, value: object, depth: int = 0) -> bool:
     """A Django model class: a project class deriving from a `django` class, one of
     Django's own (`User` from `django.contrib.auth.models`), or one of a third-party

@@ -22,6 +22,7 @@ from poolsafe.analysis.cstutil import (
     strip_await,
 )
 from poolsafe.analysis.django_auth import authenticates_first
+from poolsafe.analysis.django_instances import model_instance_method
 from poolsafe.analysis.django_managers import manager_method, manager_self_query
 from poolsafe.analysis.django_query_shapes import instance_query, through_manager
 from poolsafe.analysis.django_read_only import locks_rows, only_reads, reads_before
@@ -2088,10 +2089,13 @@ def _iterated_calls(body: cst.CSTNode) -> frozenset[int]:
 def _callee(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
             func: FunctionInfo | None) -> Value | None:
     """What `call` calls, and for `Order.objects.open_order(...)` the method of the
-    project's own manager class (`django_managers.manager_method`)."""
+    project's own manager class (`django_managers.manager_method`), for
+    `ticket.send_confirmation()` on a row read through its model's manager the
+    model's method (`django_instances.model_instance_method`)."""
     callee = index.evaluate(call.func, module, func)
     if callee is None:
-        method = manager_method(index, call, module, func)
+        method = manager_method(index, call, module, func) \
+            or model_instance_method(index, call, module, func)
         if method is not None:
             return FunctionRef(method)
     return callee
