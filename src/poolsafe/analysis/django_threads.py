@@ -39,6 +39,7 @@ from poolsafe.analysis.django_callbacks import (
 from poolsafe.analysis.django_callbacks import WORDS as CALLBACK_WORDS
 from poolsafe.analysis.django_claims import claims_rows
 from poolsafe.analysis.django_query_shapes import instance_query
+from poolsafe.analysis.handed_instances import handed_instance
 from poolsafe.analysis.index import (
     ProjectIndex,
     annotation_parts,
@@ -467,7 +468,8 @@ def _thread_start(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
             return args[pos], f"an executor's worker thread (`{method}`)", first
         return None
     if isinstance(f, cst.Attribute) and f.attr.value == "add_job":
-        if not instance_type(index.evaluate(f.value, module, func), APSCHEDULER_TYPES):
+        if not instance_type(index.evaluate(f.value, module, func), APSCHEDULER_TYPES) \
+                and not handed_instance(index, f.value, module, func, APSCHEDULER_TYPES):
             return None
         target = keyword_arg(call, "func") or (args[0] if args else None)
         if target is None:

@@ -399,7 +399,13 @@ class ProjectFacts:
                 return None
             owner = instance_value(self.index, call.func.value, site.module, site.func)
             if not instance_type(owner, reg.owner_types):
-                return None
+                # a scheduler the registering function is handed (`def jobs(scheduler):
+                # scheduler.add_job(...)`, called with `BlockingScheduler()`)
+                from poolsafe.analysis.handed_instances import handed_instance
+
+                if not handed_instance(self.index, call.func.value, site.module, site.func,
+                                       reg.owner_types):
+                    return None
         else:
             qual = external_name(self.index, call.func, site.module, site.func)
             if qual is None or not qual_match(qual, reg.callee):
