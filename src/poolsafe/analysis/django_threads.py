@@ -39,7 +39,6 @@ from poolsafe.analysis.django_callbacks import (
 from poolsafe.analysis.django_callbacks import WORDS as CALLBACK_WORDS
 from poolsafe.analysis.django_claims import claims_rows
 from poolsafe.analysis.django_query_shapes import instance_query
-from poolsafe.analysis.handed_instances import handed_instance
 from poolsafe.analysis.index import (
     ProjectIndex,
     annotation_parts,
@@ -50,6 +49,7 @@ from poolsafe.analysis.joined_threads import joined_before_return
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import (
     facts,
+    handed_instance,
     is_cli_entry,
     is_django_command,
     used_through,
