@@ -350,7 +350,12 @@ class IoInTransaction(Rule):
     function that runs a query leaves the transaction open for what follows. A
     model's own manager (`objects = AccountManager()`, a subclass of Django's
     `Manager` or `QuerySet`) is followed too: `Account.objects.open_account(...)`
-    runs its method, in which `self.create(...)` is a query. Slow work includes
+    runs its method, in which `self.create(...)` is a query. A row read through a
+    model's manager (`Seat.objects.get(...)`, `get_object_or_404(Seat, ...)`, the
+    target of a `for` loop over `Seat.objects.filter(...)` or over a list the function
+    fills only from such querysets, a related manager the project declares for one
+    model) is a row of that model: a method called on it (`seat.confirm()`) is
+    followed. Slow work includes
     Twilio's REST client (also handed out by a project factory that returns a
     stand-in in another branch) and `urlretrieve` (Python 2's `urllib` too). A
     module's client bound only where a feature is on (`client = genai.Client(...) if
