@@ -49,6 +49,7 @@ from poolsafe.analysis.joined_threads import joined_before_return
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import (
     facts,
+    handed_instance,
     is_cli_entry,
     is_django_command,
     used_through,
@@ -467,7 +468,8 @@ def _thread_start(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
             return args[pos], f"an executor's worker thread (`{method}`)", first
         return None
     if isinstance(f, cst.Attribute) and f.attr.value == "add_job":
-        if not instance_type(index.evaluate(f.value, module, func), APSCHEDULER_TYPES):
+        if not instance_type(index.evaluate(f.value, module, func), APSCHEDULER_TYPES) \
+                and not handed_instance(index, f.value, module, func, APSCHEDULER_TYPES):
             return None
         target = keyword_arg(call, "func") or (args[0] if args else None)
         if target is None:
@@ -1897,6 +1899,12 @@ def _user_model(index: ProjectIndex, func: FunctionInfo, expr: cst.BaseExpressio
     values = func.module.assigns.get(expr.value, [])
     return bool(values) and all(
         isinstance(v, cst.Call) and _user_model(index, func, v, depth + 1) for v in values)
+
+
+def is_django_model(index: ProjectIndex, value: object) -> bool:
+    """A Django model class (`_is_model`): a project class deriving from a `django`
+    class or a Django application's model base, or one of theirs."""
+    return _is_model(index, value)
 
 
 def _is_model(index: ProjectIndex, value: object, depth: int = 0) -> bool:

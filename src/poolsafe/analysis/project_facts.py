@@ -57,6 +57,7 @@ from poolsafe.analysis.module import (
 from poolsafe.analysis.namespace_dispatch import dispatched_by_name
 from poolsafe.analysis.resolution import (
     MAX_RESOLUTION_DEPTH,
+    Pairs,
     decorator_target,
     external_name,
     instance_type,
@@ -398,7 +399,10 @@ class ProjectFacts:
             if not isinstance(call.func, cst.Attribute):
                 return None
             owner = instance_value(self.index, call.func.value, site.module, site.func)
-            if not instance_type(owner, reg.owner_types):
+            # (or a scheduler the registering function is handed: `def jobs(scheduler):
+            # scheduler.add_job(...)`, called with `BlockingScheduler()`)
+            if not instance_type(owner, reg.owner_types) and not handed_instance(
+                    self.index, call.func.value, site.module, site.func, reg.owner_types):
                 return None
         else:
             qual = external_name(self.index, call.func, site.module, site.func)
@@ -740,6 +744,46 @@ def instance_value(index: ProjectIndex, expr: cst.BaseExpression, module: Module
         if isinstance(callee, FunctionRef):
             return returned_instance(index, callee.func)
     return None
+
+
+#: how many callers up a parameter is followed
+_MAX_HANDED_HOPS = 3
+
+
+def handed_instance(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+                    func: FunctionInfo | None, pairs: Pairs, hops: int = 0) -> bool:
+    """`expr` is a parameter of `func` every project call of which passes an instance
+    of one of `pairs`.
+
+    A project often builds its scheduler where it starts it and keeps the job list in a
+    helper (`def register_jobs(scheduler): scheduler.add_job(sync, ...)`, called as
+    `register_jobs(BlockingScheduler())` from a management command). `expr` is a plain
+    parameter of `func` (not rebound in it) and every call of `func` the project makes
+    (at least one, none that leaves the parameter out or passes it through `*args` or
+    `**kwargs`) passes such an instance, read at the caller (`instance_value`: the
+    constructor, a local bound to one, a project factory returning one), or the
+    caller's own parameter handed on the same way (a few calls deep)."""
+    if func is None or hops > _MAX_HANDED_HOPS or not isinstance(expr, cst.Name):
+        return False
+    name = expr.value
+    if name in func.locals or name in func.globals_declared:
+        return False  # rebound in the function
+    params = func.param_names()
+    if name not in params:
+        return False
+    position = params.index(name)
+    sites = facts(index).project_callers(func)
+    if not sites:
+        return False
+    for site in sites:
+        arg = argument_for(site.call, name, position)
+        if arg is None:
+            return False
+        if instance_type(instance_value(index, arg, site.module, site.func), pairs):
+            continue
+        if not handed_instance(index, arg, site.module, site.func, pairs, hops + 1):
+            return False
+    return True
 
 
 def returned_instance(index: ProjectIndex, func: FunctionInfo) -> ExternalInstance | None:

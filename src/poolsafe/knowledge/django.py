@@ -75,6 +75,18 @@ DJANGO_CURSOR_QUERIES: frozenset[str] = frozenset({"execute", "executemany"})
 DJANGO_VIEW_LOOKUPS: frozenset[str] = frozenset({"get_object"})
 DJANGO_SHORTCUT_QUERIES: frozenset[tuple[str, str]] = frozenset(
     {("django.shortcuts", "get_object_or_404"), ("django.shortcuts", "get_list_or_404")})
+#: what a manager query returns, read by `analysis.django_instances` (the methods of a
+#: model's rows): the queryset methods that return a queryset of the same model's rows
+DJANGO_QUERYSET_CHAIN: frozenset[str] = frozenset({
+    "all", "filter", "exclude", "order_by", "select_related", "prefetch_related",
+    "select_for_update", "only", "defer", "distinct", "using", "annotate", "reverse",
+})
+#: the manager and queryset methods that return one row
+DJANGO_ROW_GETTERS: frozenset[str] = frozenset({
+    "get", "first", "last", "create", "earliest", "latest"})
+#: Django's shortcut that returns one row of the model it is given first
+DJANGO_ROW_SHORTCUTS: frozenset[tuple[str, str]] = frozenset(
+    {("django.shortcuts", "get_object_or_404")})
 
 #: DRF's generic views: `self.get_serializer(...)` makes an instance of the view's
 #: `serializer_class`, so `serializer.save()` runs that class's own `save()` /

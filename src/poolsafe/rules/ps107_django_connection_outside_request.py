@@ -198,7 +198,11 @@ class DjangoConnectionOutsideRequest(Rule):
     registration sits in a plain module-level function that builds and starts its
     own scheduler and that no project file calls, imports or even names but at its
     `def` (`def start_scheduler(): ...
-    scheduler.add_job(sync, ...)` left uncalled): it is never registered.
+    scheduler.add_job(sync, ...)` left uncalled): it is never registered. A scheduler
+    a function is handed (`def register(scheduler): scheduler.add_job(sync, ...)`) is
+    one when every project call of that function passes one (`register(
+    BlockingScheduler())` in a management command, a local `BackgroundScheduler()` in a
+    view).
 
     A function decorated with `close_old_connections` (django-apscheduler's
     `util.close_old_connections`, or a project decorator that calls one of the closes)

@@ -22,6 +22,7 @@ from poolsafe.analysis.cstutil import (
     strip_await,
 )
 from poolsafe.analysis.django_auth import authenticates_first
+from poolsafe.analysis.django_instances import model_instance_method
 from poolsafe.analysis.django_managers import manager_method, manager_self_query
 from poolsafe.analysis.django_query_shapes import instance_query, through_manager
 from poolsafe.analysis.django_read_only import locks_rows, only_reads, reads_before
@@ -349,7 +350,12 @@ class IoInTransaction(Rule):
     function that runs a query leaves the transaction open for what follows. A
     model's own manager (`objects = AccountManager()`, a subclass of Django's
     `Manager` or `QuerySet`) is followed too: `Account.objects.open_account(...)`
-    runs its method, in which `self.create(...)` is a query. Slow work includes
+    runs its method, in which `self.create(...)` is a query. A row read through a
+    model's manager (`Seat.objects.get(...)`, `get_object_or_404(Seat, ...)`, the
+    target of a `for` loop over `Seat.objects.filter(...)` or over a list the function
+    fills only from such querysets, a related manager the project declares for one
+    model) is a row of that model: a method called on it (`seat.confirm()`) is
+    followed. Slow work includes
     Twilio's REST client (also handed out by a project factory that returns a
     stand-in in another branch) and `urlretrieve` (Python 2's `urllib` too). A
     module's client bound only where a feature is on (`client = genai.Client(...) if
@@ -2088,10 +2094,13 @@ def _iterated_calls(body: cst.CSTNode) -> frozenset[int]:
 def _callee(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
             func: FunctionInfo | None) -> Value | None:
     """What `call` calls, and for `Order.objects.open_order(...)` the method of the
-    project's own manager class (`django_managers.manager_method`)."""
+    project's own manager class (`django_managers.manager_method`), for
+    `ticket.send_confirmation()` on a row read through its model's manager the
+    model's method (`django_instances.model_instance_method`)."""
     callee = index.evaluate(call.func, module, func)
     if callee is None:
-        method = manager_method(index, call, module, func)
+        method = manager_method(index, call, module, func) \
+            or model_instance_method(index, call, module, func)
         if method is not None:
             return FunctionRef(method)
     return callee

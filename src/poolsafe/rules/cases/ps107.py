@@ -4339,3 +4339,81 @@ INVALID += [
          files=_SHOP_PACKAGE, path="refresh_all.py",
          note="look-alike: the script's main() joins each round's threads but loops for ever"),
 ]
+
+# breadth82: an APScheduler scheduler a project function is handed as an argument
+# (`analysis/handed_instances.py`): the job list kept in a helper, the scheduler built
+# where it is started (a management command, a view)
+_B82_JOBS = """
+from django_apscheduler import util
+
+from models import Order
+
+
+def expire_orders():
+    Order.objects.filter(paid=False).delete(){expect}
+
+
+@util.close_old_connections
+def purge_orders():
+    Order.objects.filter(paid=True).delete()
+
+
+def register(scheduler):
+    scheduler.add_job(expire_orders, "interval", minutes=5)
+    scheduler.add_job(purge_orders, "interval", hours=1)
+    scheduler.start()
+"""
+_B82_COMMAND = """
+from apscheduler.schedulers.blocking import BlockingScheduler
+from django.core.management.base import BaseCommand
+
+from jobs import register
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        register(BlockingScheduler())
+"""
+_B82_VIEW = """
+from apscheduler.schedulers.background import BackgroundScheduler
+from django.http import HttpResponse
+
+from jobs import register
+
+
+def home(request):
+    scheduler = BackgroundScheduler()
+    register(scheduler)
+    return HttpResponse("ok")
+"""
+INVALID += [
+    Case(_B82_JOBS.format(expect="  # expect: PS107"), path="jobs.py",
+         files={**_FILES, "management/commands/runjobs.py": _B82_COMMAND},
+         note="the scheduler reaches `add_job` as a parameter; the only caller, a "
+              "management command, passes a BlockingScheduler()"),
+    Case(_B82_JOBS.format(expect="  # expect: PS107"), path="jobs.py",
+         files={**_FILES, "management/commands/runjobs.py": _B82_COMMAND, "views.py": _B82_VIEW},
+         note="two callers, each passing a scheduler (one through a local)"),
+]
+VALID += [
+    Case(_B82_JOBS.format(expect=""), path="jobs.py",
+         files={**_FILES, "management/commands/runjobs.py": _B82_COMMAND,
+                "queue.py": """
+from jobs import register
+
+
+class Queue:
+    def add_job(self, func, *args, **kwargs):
+        func()
+
+    def start(self):
+        return None
+
+
+register(Queue())
+"""},
+         note="look-alike: another caller hands a project object with its own add_job; "
+              "the parameter is not known to be a scheduler"),
+    Case(_B82_JOBS.format(expect=""), path="jobs.py", files=dict(_FILES),
+         note="look-alike: nobody calls the function that registers the jobs"),
+]

@@ -4396,3 +4396,156 @@ VALID += [
          files=_qp_plain_query(base_query=_QP_ON_BASE), path="shop/notify.py",
          note="look-alike: the model's own plain `query` hides the base's query_property"),
 ]
+
+# breadth82: slow work reached through a method of a Django model's row, the row read
+# through the model's manager (`analysis/django_instances.py`): a model that keeps its
+# side effect (a confirmation mail) as a method, called on rows inside atomic()
+_B82_MODELS = {"shop/__init__.py": "", "shop/mail.py": """
+from django.core.mail import EmailMultiAlternatives
+
+
+def deliver(subject, to, body):
+    msg = EmailMultiAlternatives(subject, body, "shop@example.com", to)
+    msg.send(fail_silently=False)
+""", "shop/models.py": """
+from django.db import models
+
+from shop.mail import deliver
+
+
+class Basket(models.Model):
+    owner = models.CharField(max_length=100)
+
+
+class Seat(models.Model):
+    email = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20)
+    baskets = models.ManyToManyField(Basket, related_name="seats")
+
+    def confirm(self):
+        deliver("Your seat", [self.email], "see you there")
+
+    def label(self):
+        return f"{self.kind}:{self.email}"
+"""}
+
+
+def _b82_view(body: str) -> str:
+    return ("from django.db import transaction\nfrom django.http import JsonResponse\n"
+            "from django.shortcuts import get_object_or_404\n\nfrom shop.models import Seat\n\n\n"
+            + body)
+
+
+INVALID += [
+    Case(_b82_view("""\
+def book(request, pk):
+    with transaction.atomic():
+        seat = Seat.objects.select_for_update().get(pk=pk)
+        seat.email = request.POST["email"]
+        seat.save()
+        seat.confirm()  # expect: PS207
+    return JsonResponse({})
+"""), path="shop/views.py", files=_B82_MODELS,
+         note="a row from `Seat.objects...get()`: its method sends the mail with the row "
+              "locked"),
+    Case(_b82_view("""\
+@transaction.atomic
+def book_all(request):
+    Seat.objects.filter(email=request.POST["email"]).update(kind="booked")
+    seats = Seat.objects.filter(email=request.POST["email"])
+    for seat in seats:
+        seat.confirm()  # expect: PS207
+    return JsonResponse({})
+"""), path="shop/views.py", files=_B82_MODELS,
+         note="the rows of a loop over a queryset, in an atomic view"),
+    Case(_b82_view("""\
+@transaction.atomic
+def book_kinds(request, kinds):
+    chosen = []
+    for kind in kinds:
+        rows = Seat.objects.select_for_update(skip_locked=True).filter(kind=kind)[:2]
+        chosen.extend(rows)
+    first = next(s for s in chosen if s.kind == kinds[0])
+    first.save()
+    Seat.objects.bulk_update(chosen, ["kind"])
+    for seat in chosen:
+        seat.confirm()  # expect: PS207
+    return JsonResponse({})
+"""), path="shop/views.py", files=_B82_MODELS,
+         note="a local list the view fills only with slices of querysets of the model"),
+    Case(_b82_view("""\
+def reissue(request, pk):
+    with transaction.atomic():
+        seat = get_object_or_404(Seat, pk=pk)
+        seat.kind = "reissued"
+        seat.save()
+        seat.confirm()  # expect: PS207
+    return JsonResponse({})
+"""), path="shop/views.py", files=_B82_MODELS,
+         note="`get_object_or_404(Seat, ...)` returns a Seat"),
+    Case(_b82_view("""\
+def give(basket):
+    for seat in basket.seats.select_for_update().filter(kind="held"):
+        seat.confirm()
+
+
+@transaction.atomic
+def checkout(request, basket):
+    Seat.objects.filter(kind="held").update(kind="sold")
+    give(basket)  # expect: PS207
+    return JsonResponse({})
+"""), path="shop/views.py", files=_B82_MODELS,
+         note="a related manager the project declares for one model (`related_name="
+              "\"seats\"`), in a helper the atomic view calls"),
+]
+
+VALID += [
+    Case(_b82_view("""\
+def book(request, pk):
+    with transaction.atomic():
+        seat = Seat.objects.select_for_update().get(pk=pk)
+        seat.email = request.POST["email"]
+        seat.save()
+    seat.confirm()
+    return JsonResponse({})
+"""), path="shop/views.py", files=_B82_MODELS,
+         note="look-alike: the row's mail method runs after the block"),
+    Case(_b82_view("""\
+@transaction.atomic
+def labels(request):
+    out = []
+    for seat in Seat.objects.filter(kind="booked"):
+        out.append(seat.label())
+    return JsonResponse({"labels": out})
+"""), path="shop/views.py", files=_B82_MODELS,
+         note="look-alike: the row's method does no slow work"),
+    Case(_b82_view("""\
+class Draft:
+    def confirm(self):
+        return None
+
+
+def book(request, draft):
+    with transaction.atomic():
+        seat = Seat.objects.get(pk=1)
+        seat.save()
+        other = draft if draft else Draft()
+        other.confirm()
+    return JsonResponse({})
+"""), path="shop/views.py", files=_B82_MODELS,
+         note="look-alike: a method of the same name on an object that is no row of the "
+              "model"),
+    Case(_b82_view("""\
+@transaction.atomic
+def book_mixed(request, extra):
+    chosen = []
+    chosen.extend(Seat.objects.filter(kind="held"))
+    chosen.append(extra)
+    Seat.objects.filter(kind="held").update(kind="sold")
+    for seat in chosen:
+        seat.confirm()
+    return JsonResponse({})
+"""), path="shop/views.py", files=_B82_MODELS,
+         note="look-alike (not read): the list also holds a parameter's object, so its "
+              "items are not known to be rows"),
+]
