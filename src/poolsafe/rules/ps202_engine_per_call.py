@@ -242,6 +242,10 @@ class EnginePerCall(Rule):
     `providers.Singleton` is built once.
 
     ## Tests, one-shot code and processes
+    An engine that never connects is no pool: one whose value is dropped where it
+    is made (`try: create_engine(url)` / `except NoSuchModuleError: return False`,
+    a probe that the dialect's driver is installed, even in a route), or a local
+    engine whose only reads are offline (`engine.dialect.identifier_preparer`).
     Code that runs once per process ("one-shot") is not reported: an engine it
     builds once is one pool for the process, and the process exit closes it. That
     is a script's `main()` (a function called only from module-level code such as
