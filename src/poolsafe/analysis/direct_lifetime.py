@@ -88,7 +88,7 @@ def dies_with_frame(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
     `handed_on` (the question is only the way out by an exception), a `return` of it
     that is the last statement of the function's own body (a factory's `return conn`)
     is no escape: an exception before it leaves the connection in the frame alone."""
-    if "." in var or _is_generator(func):
+    if "." in var or (_is_generator(func) and not _yields_under_close(func, var)):
         return False
     body = func.node.body
     for node in iter_nodes(body):
@@ -107,6 +107,38 @@ def dies_with_frame(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
 
 def _is_generator(func: FunctionInfo) -> bool:
     return any(isinstance(n, cst.Yield) for n in iter_nodes(func.node.body))
+
+
+def _yields_under_close(func: FunctionInfo, var: str) -> bool:
+    """Every `yield` of the generator `func` lies in the body of a `try` whose `finally`
+    closes `var` (`conn = connect()` ... `try:` ... `yield rows` ... `finally:
+    conn.close()`): wherever a consumer leaves the generator suspended, closing or
+    collecting it runs that `finally`; an exception before the `try` comes before the
+    first `yield`, when nothing can hold the generator suspended, and ends it as it
+    would end a function."""
+    covered: set[int] = set()
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Try) and node.finalbody is not None \
+                and _closes_first(node.finalbody, var):
+            covered.update(id(n) for n in iter_nodes(node.body) if isinstance(n, cst.Yield))
+    return all(id(n) in covered for n in iter_nodes(func.node.body) if isinstance(n, cst.Yield))
+
+
+def _closes_first(final: cst.Finally, var: str) -> bool:
+    """The `finally` block reaches `var.close()` with nothing before it but other
+    `close()` calls (`cursor.close()`): a `commit()` before the close may raise and
+    skip it, and that gap stays the generator's."""
+    for stmt in final.body.body:
+        calls = [n for n in iter_nodes(stmt) if isinstance(n, cst.Call)]
+        if any(isinstance(c.func, cst.Attribute) and c.func.attr.value == "close"
+               and isinstance(c.func.value, cst.Name) and c.func.value.value == var
+               for c in calls):
+            return True
+        if not isinstance(stmt, cst.SimpleStatementLine) or not calls or any(
+                not (isinstance(c.func, cst.Attribute) and c.func.attr.value == "close")
+                for c in calls):
+            return False
+    return False
 
 
 def _mentions(node: cst.CSTNode, names: set[str]) -> bool:

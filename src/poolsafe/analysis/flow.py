@@ -25,6 +25,7 @@ import libcst as cst
 
 from poolsafe.analysis.closing_blocks import closed_by_own_with
 from poolsafe.analysis.cstutil import (
+    argument_for,
     body_statements,
     bound_names,
     bound_names_of,
@@ -772,6 +773,40 @@ class FunctionFlow:
             and (self.func.cls is None or not self.func.is_method) \
             and every_caller_ends(self.index, self.func, resource, 0)
 
+    def _callers_raise_on_failure(self, resource: str) -> bool:
+        """`resource` is a parameter of this plain function, every `except` of which
+        gives back a falsy value or raises (`_falsy_on_failure`), and every call of it
+        in the project (tests aside; at least one) is the test of an `if not helper(conn):` whose
+        body ends in `raise`, outside any `try` of the caller, and hands it a local
+        the caller opened itself (not a parameter, not stored or returned): the
+        failure leaves the caller at once with the connection, and nothing meets the
+        failed transaction."""
+        func = self.func
+        if "." in resource or resource not in func.all_param_names() \
+                or (func.cls is not None and func.is_method) or func.is_async \
+                or func.is_generator or not self._falsy_on_failure:
+            return False
+        known = facts(self.index)
+        if known.executor_callers(func) or known.handed_callers(func) \
+                or named_not_called(self.index, func):
+            return False
+        # a test calling the helper on its fixture's connection ends with the test
+        sites = [s for s in known.callers(func) if not is_test_module(s.module)]
+        if not sites:
+            return False
+        params = func.param_names()
+        position = params.index(resource) if resource in params else None
+        for site in sites:
+            passed = argument_for(site.call, resource, position)
+            caller = site.func
+            if caller is None or not isinstance(passed, cst.Name) \
+                    or passed.value not in caller.locals \
+                    or caller.param(passed.value) is not None \
+                    or _kept_beyond(caller, passed.value) \
+                    or not _raises_when_false_test(site.call, caller):
+                return False
+        return True
+
     def _flask_extension_session(self, resource: str) -> bool:
         """`resource` is Flask-SQLAlchemy's `db.session` (`db = SQLAlchemy(app)`): the
         extension removes it when every request's app context ends."""
@@ -1015,6 +1050,7 @@ class FunctionFlow:
                   and not self._dies_with_local_object(fact)
                   and not self._returns_to_handlers_only
                   and not self._callers_end_session(fact.resource)
+                  and not self._callers_raise_on_failure(fact.resource)
                   and not (self._flask_extension_session(fact.resource)
                            and (self._flask_callers_leave
                                 or self._flask_handlers_done_after))):
@@ -3229,6 +3265,42 @@ def _without_clean_up(index: ProjectIndex, expr: cst.BaseExpression,
     if value is None or isinstance(value, External):
         return False
     return not (isinstance(value, FunctionRef) and value.func.is_generator)
+
+
+def _raises_when_false_test(call: cst.Call, func: FunctionInfo) -> bool:
+    """`call` is the operand of `not` in the test of an `if` of `func` with no `else`,
+    whose body ends in `raise`, and no `try` of `func` holds that `if`."""
+    for t in func.tries:
+        if any(n is call for n in iter_nodes(t.body)):
+            return False
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.If) and node.orelse is None \
+                and isinstance(node.test, cst.UnaryOperation) \
+                and isinstance(node.test.operator, cst.Not) \
+                and strip_await(node.test.expression)[0] is call:
+            body = body_statements(node.body)
+            end = body[-1] if body else None
+            return isinstance(end, cst.SimpleStatementLine) and bool(end.body) \
+                and isinstance(end.body[-1], cst.Raise)
+    return False
+
+
+def _kept_beyond(func: FunctionInfo, local: str) -> bool:
+    """The local `local` of `func` leaves it other than by a call's argument: returned,
+    yielded, stored (`self.conn = conn`, `conns[k] = conn`) or declared `global`."""
+    for n in iter_nodes(func.node.body):
+        if isinstance(n, (cst.Global, cst.Nonlocal)) and any(
+                x.name.value == local for x in n.names):
+            return True
+        value: cst.BaseExpression | None = None
+        if isinstance(n, cst.Return | cst.Yield):
+            value = n.value if isinstance(n.value, cst.BaseExpression) else None
+        elif isinstance(n, cst.Assign) and not all(
+                isinstance(t.target, cst.Name) for t in n.targets):
+            value = n.value
+        if isinstance(value, cst.Name) and value.value == local:
+            return True
+    return False
 
 
 def _tests_falsy(test: cst.BaseExpression, name: str) -> bool:

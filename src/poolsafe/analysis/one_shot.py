@@ -96,6 +96,8 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
     func = next((f for c, f in module.calls if c is call), None)
     scope: cst.CSTNode = func.node.body if func is not None else module.tree
     call = _async_engine_wrapper(index, module, func, scope, call) or call
+    if discarded_engine(scope, call):
+        return "its value is discarded (a driver or dialect probe): it never connects"
     name = _assigned_name(scope, call)
     if func is None and _alembic_environment(index, module):
         return "the top level of an Alembic environment: one migration run uses it and ends"
@@ -126,6 +128,10 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
                 and node.func.attr.value == "dispose"
                 and isinstance(node.func.value, cst.Name) and node.func.value.value == name):
             return "disposed in the scope that built it"
+    disposer = (_disposing_callee(index, func, scope, name)
+                if func is not None and not _handed_on(func, name) else None)
+    if disposer is not None:
+        return f"handed to `{disposer}`, which disposes it"
     if func is not None and _one_shot_local(index, func, scope, name):
         return "built and used once, in code that runs once per process"
     if func is not None and _call_scoped(func, scope, name):
@@ -259,6 +265,51 @@ def _returned_to_disposers(index: ProjectIndex, func: FunctionInfo, call: cst.Ca
                 for n in iter_nodes(site.func.node.body)):
             return False
     return True
+
+
+def discarded_engine(scope: cst.CSTNode, call: cst.Call) -> bool:
+    """`create_engine(url)` as a statement of its own, its value dropped (a probe that
+    the dialect's driver imports: `try: create_engine("mysql+pymysql://")` ...
+    `except NoSuchModuleError:`): SQLAlchemy connects only when a connection is asked
+    for, and nothing can ask this engine for one. Only SQLAlchemy's engine builders: a
+    dropped `SQLAlchemy(app)` registers itself on the application, which keeps it."""
+    callee = call.func.attr.value if isinstance(call.func, cst.Attribute) else (
+        call.func.value if isinstance(call.func, cst.Name) else None)
+    return callee in _ENGINE_BUILDERS and any(
+        isinstance(n, cst.Expr) and strip_await(n.value)[0] is call for n in iter_nodes(scope))
+
+
+_ENGINE_BUILDERS = frozenset({"create_engine", "create_async_engine", "engine_from_config",
+                              "async_engine_from_config"})
+
+
+def _disposing_callee(index: ProjectIndex, func: FunctionInfo, scope: cst.CSTNode,
+                      name: str) -> str | None:
+    """The project function the engine in `name` is handed to (a positional or
+    keyword argument) that calls `dispose()` on the parameter receiving it (`return
+    bool(_get_scalar(engine, sql))`, `_get_scalar` ending in `engine.dispose()`)."""
+    for node in iter_nodes(scope):
+        if not isinstance(node, cst.Call):
+            continue
+        for pos, arg in enumerate(node.args):
+            if not (isinstance(arg.value, cst.Name) and arg.value.value == name) or arg.star:
+                continue
+            target = index.evaluate(node.func, func.module, func)
+            if not isinstance(target, FunctionRef):
+                break
+            callee = target.func
+            if arg.keyword is not None:
+                param: str | None = arg.keyword.value
+            else:
+                params = callee.param_names()
+                param = params[pos] if pos < len(params) else None
+            if param is not None and any(
+                    isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute)
+                    and n.func.attr.value == "dispose" and not n.args
+                    and isinstance(n.func.value, cst.Name) and n.func.value.value == param
+                    for n in iter_nodes(callee.node.body)):
+                return callee.qualname
+    return None
 
 
 def _handed_on(func: FunctionInfo, local: str) -> bool:

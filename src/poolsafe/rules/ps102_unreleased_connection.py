@@ -508,8 +508,13 @@ class UnreleasedConnection(Rule):
     That holds only while nothing else can keep the connection: it is
     still reported when it is returned elsewhere than by that last statement or
     yielded (or the function is a generator,
-    which a consumer may keep suspended), stored on an attribute, in a container or
-    a global, captured by a nested function or a lambda, handed to a thread, an
+    which a consumer may keep suspended, unless every `yield` sits in the body of a
+    `try` whose `finally` closes it first, after nothing but other `close()` calls:
+    an exception before that `try` comes before the first `yield`, so nothing holds
+    the generator suspended yet; a `commit()` before that close keeps it reported),
+    stored on an
+    attribute, in a container or a global, captured by a nested function or a
+    lambda, handed to a thread, an
     executor, a callback registration or a project function or class that may keep
     it (a cursor, `conn.cursor()`, counts as the connection, and so do a bound
     method, `conn.close`, and psycopg2's `conn.info`; a plain value read off it

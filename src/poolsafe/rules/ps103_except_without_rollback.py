@@ -464,6 +464,14 @@ class ExceptWithoutRollback(Rule):
     the `try` in the block, or a handler that commits on the session itself or
     through a helper, keeps it reported.
 
+    Nor is a plain helper that takes the connection as a parameter and whose every
+    `except` gives back a falsy value or raises, when every call of it in the project
+    (tests aside) is `if not helper(conn): raise ...` (outside any `try` of the
+    caller) on a connection the caller opened itself and neither returns nor stores:
+    the failure leaves the caller with its connection at once, and nothing runs
+    another statement in the failed transaction. A caller that logs and goes on, or
+    one handed the connection by its own caller, keeps it reported.
+
     ## Decisions on look-alikes that stay reported
     Each of these was judged on public code (round 33, large74b) and is kept, for
     the reason given:

@@ -32,7 +32,7 @@ from poolsafe.analysis.engines import (
 from poolsafe.analysis.frameworks import route_framework
 from poolsafe.analysis.index import ProjectIndex, per_request_class
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
-from poolsafe.analysis.one_shot import per_request_app
+from poolsafe.analysis.one_shot import discarded_engine, per_request_app
 from poolsafe.analysis.project_facts import (
     CallSite,
     command_run_again,
@@ -242,6 +242,10 @@ class EnginePerCall(Rule):
     `providers.Singleton` is built once.
 
     ## Tests, one-shot code and processes
+    An engine that never connects is no pool: one whose value is dropped where it
+    is made (`try: create_engine(url)` / `except NoSuchModuleError: return False`,
+    a probe that the dialect's driver is installed, even in a route), or a local
+    engine whose only reads are offline (`engine.dialect.identifier_preparer`).
     Code that runs once per process ("one-shot") is not reported: an engine it
     builds once is one pool for the process, and the process exit closes it. That
     is a script's `main()` (a function called only from module-level code such as
@@ -660,7 +664,10 @@ _OFFLINE_ATTRIBUTES = frozenset({"dialect", "url", "name", "driver"})
 def _never_connects(func: FunctionInfo, call: cst.Call) -> bool:
     """`engine = create_engine(uri)` whose every use in the function reads one of
     `_OFFLINE_ATTRIBUTES` (`engine.dialect.identifier_preparer`): SQLAlchemy opens no
-    connection until one is asked for, so the engine's pool stays empty."""
+    connection until one is asked for, so the engine's pool stays empty. So is a
+    `create_engine(url)` whose value is dropped where it is made (a driver probe)."""
+    if discarded_engine(func.node.body, call):
+        return True
     name: cst.Name | None = None
     for node in iter_nodes(func.node.body):
         if isinstance(node, cst.Assign) and node.value is call and len(node.targets) == 1 \

@@ -118,8 +118,13 @@ class PoolWithoutPrePing(Rule):
     checks out from (`engine.connect()`) and drops when it returns, with no `while`
     loop and no other reference to it (not passed, returned, stored; reading what it
     was built with, `engine.url.database` or `engine.dialect.name`, is no checkout,
-    so a local engine only so read never connects), an engine
-    disposed where it was built, and an engine
+    so a local engine only so read never connects), an engine whose value is
+    dropped where it is made (`try: create_engine("mysql+pymysql://")` / `except
+    NoSuchModuleError:`, a probe that the driver is installed: nothing can ask it for a
+    connection), an engine disposed where it was built or handed to a project function
+    that disposes the parameter it receives (`return bool(_get_scalar(engine, sql))`,
+    `_get_scalar` ending in `engine.dispose()`; one also returned or stored stays
+    reported), and an engine
     built and dropped in code that runs once per process with no `while` loop (an
     engine handed to a call whose result the function returns or stores, `session =
     configure_session(engine)` ... `return session`, or to a project function that

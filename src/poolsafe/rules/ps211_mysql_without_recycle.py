@@ -53,8 +53,10 @@ class MysqlWithoutRecycle(Rule):
 
     ## Tests, one-shot code and processes
     Engines that never keep an idle connection are not reported (as for PS203):
-    a bootstrap engine rebound in the same scope, one disposed where it was
-    built, one built and dropped in code that runs once per process (a script's
+    a bootstrap engine rebound in the same scope, one whose value is dropped where
+    it is made (a driver probe: `try: create_engine("mysql+pymysql://")`), one
+    disposed where it was built or handed to a project function that disposes it,
+    one built and dropped in code that runs once per process (a script's
     `main()`, a CLI or Django management command, an Alembic `env.py` or
     migration, an Airflow task callable, a method only such code calls, a
     script's `__main__` block that serves nothing and hands the engine to no one

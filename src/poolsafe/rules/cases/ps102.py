@@ -8319,3 +8319,67 @@ def failed(key):
 """, note="the guard is false after a failed statement: that connection stays out",
          unfixable=_PREC81_USED_IN_FINALLY),
 ]
+
+# Helper large82, round 38 (issue 31, from large82's TUNE half: an ELT connector's row generator):
+# a direct connection in a generator whose every `yield` sits in the `try` whose `finally`
+# closes it. An exception before that `try` comes before the first `yield`: nothing can hold
+# the generator suspended yet, so the frame unwinds and reference counting closes the
+# connection as in a plain function (the direct-connection policy). A `yield` outside the
+# `try`, or a `finally` that does not close, keeps the generator case reported.
+
+VALID += [
+    Case("""
+import psycopg2
+
+
+def stream_rows(dsn, table, columns=None, batch_size=500):
+    conn = psycopg2.connect(dsn)
+    select_list = "*" if not columns else ", ".join(f'"{c}"' for c in columns)
+    try:
+        with conn.cursor(name="stream") as cur:
+            cur.itersize = batch_size
+            cur.execute(f"SELECT {select_list} FROM {table}")
+            while True:
+                rows = cur.fetchmany(batch_size)
+                if not rows:
+                    break
+                yield rows
+    finally:
+        conn.close()
+""", note="every yield inside the try whose finally closes the connection"),
+]
+
+INVALID += [
+    Case("""
+import psycopg2
+
+
+def stream_rows(dsn, table, columns=None, batch_size=500):
+    conn = psycopg2.connect(dsn)  # expect: PS102
+    select_list = "*" if not columns else ", ".join(f'"{c}"' for c in columns)
+    yield select_list
+    try:
+        with conn.cursor(name="stream") as cur:
+            cur.execute(f"SELECT {select_list} FROM {table}")
+            while True:
+                rows = cur.fetchmany(batch_size)
+                if not rows:
+                    break
+                yield rows
+    finally:
+        conn.close()
+
+
+def stream_once(dsn, table, columns=None):
+    conn = psycopg2.connect(dsn)  # expect: PS102
+    select_list = "*" if not columns else ", ".join(f'"{c}"' for c in columns)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT {select_list} FROM {table}")
+            yield cur.fetchall()
+    finally:
+        conn.commit()
+    conn.close()
+""", note=("look-alike: a yield before the try (a consumer may leave the generator "
+               "suspended there); a finally that only commits")),
+]

@@ -6842,3 +6842,83 @@ VALID += [
          path="scripts/generate_stats.py",
          note="the name is also bound to something else: not known to be the session"),
 ]
+
+# Helper large82, round 38 (issue 31, from large82's TUNE half: a sync tool's set-up helper): a
+# helper that swallows a failed statement and gives back a falsy value, whose every caller
+# (tests aside) opened the connection itself and raises at once on that value (`if not
+# helper(conn): raise ...`, outside any `try`): the failure leaves the caller with the
+# connection, and nothing meets the failed transaction. A caller that logs and goes on, or one
+# that got the connection from its own caller, keeps it reported.
+
+VALID += [
+    Case("""
+import psycopg2
+import psycopg2.extensions
+
+
+class SetupError(Exception):
+    pass
+
+
+def _enable_extension(conn: psycopg2.extensions.connection, name):
+    cur = conn.cursor()
+    try:
+        cur.execute(f"CREATE EXTENSION {name}")
+        return True
+    except psycopg2.ProgrammingError:
+        return False
+
+
+def prepare(dsn):
+    conn = psycopg2.connect(dsn)
+    if not _enable_extension(conn, "postgis"):
+        raise SetupError("cannot enable postgis")
+    with conn.cursor() as cur:
+        cur.execute("CREATE SCHEMA IF NOT EXISTS gis")
+    conn.commit()
+    conn.close()
+""", note="the only caller opened the connection and raises when the helper fails"),
+]
+
+INVALID += [
+    Case("""
+import logging
+
+import psycopg2
+import psycopg2.extensions
+
+
+def _enable_extension(conn: psycopg2.extensions.connection, name):
+    cur = conn.cursor()
+    try:
+        cur.execute(f"CREATE EXTENSION {name}")
+        return True
+    except psycopg2.ProgrammingError:  # expect: PS103
+        return False
+
+
+def prepare(dsn):
+    conn = psycopg2.connect(dsn)
+    if not _enable_extension(conn, "postgis"):
+        logging.warning("postgis unavailable, going on without it")
+    with conn.cursor() as cur:
+        cur.execute("CREATE SCHEMA IF NOT EXISTS gis")
+    conn.commit()
+    conn.close()
+
+
+def _enable_other(conn: psycopg2.extensions.connection, name):
+    cur = conn.cursor()
+    try:
+        cur.execute(f"CREATE EXTENSION {name}")
+        return True
+    except psycopg2.ProgrammingError:  # expect: PS103
+        return False
+
+
+def prepare_shared(conn):
+    if not _enable_other(conn, "postgis"):
+        raise RuntimeError("cannot enable postgis")
+""", note=("look-alike: a caller that logs and goes on with the connection; a caller "
+               "that raises but was handed the connection by its own caller")),
+]

@@ -3875,3 +3875,54 @@ INVALID += [
          note=("the wrapper also returns the factory's fresh result on a path (`fresh=True`, "
                "which `send` passes): a new pool per send")),
 ]
+
+# Helper large82, round 38 (issue 31, from large82's TUNE half): `create_engine(url)` whose
+# value is dropped where it is made (a driver probe) opens no pool connection, even per request.
+
+VALID += [
+    Case("""
+from flask import Flask, jsonify
+from sqlalchemy import create_engine
+from sqlalchemy.exc import NoSuchModuleError
+
+app = Flask(__name__)
+
+
+def driver_installed(url):
+    try:
+        create_engine(url)
+    except NoSuchModuleError:
+        return False
+    return True
+
+
+@app.route("/drivers")
+def drivers():
+    return jsonify(postgres=driver_installed("postgresql+psycopg2://"))
+""", note='a driver probe per request: the engine is dropped unused'),
+]
+
+INVALID += [
+    Case("""
+from flask import Flask, jsonify
+from sqlalchemy import create_engine
+from sqlalchemy.exc import NoSuchModuleError
+
+app = Flask(__name__)
+
+
+def driver_installed(url):
+    try:
+        engine = create_engine(url)  # expect: PS202
+        engine.connect().close()
+    except NoSuchModuleError:
+        return False
+    return True
+
+
+@app.route("/drivers")
+def drivers():
+    return jsonify(postgres=driver_installed("postgresql+psycopg2://db/app"))
+""", note=("look-alike: the probe connects, so each request opens a pool and a "
+                   "connection")),
+]

@@ -2319,3 +2319,69 @@ async def write(table: Table, row: dict):
          note="look-alike: the URL's own scheme says postgresql; an import does not"
               " outweigh it"),
 ]
+
+# Helper large82, round 38 (issue 31, from large82's TUNE half: a CLI's dialect probe and its admin
+# engine handed to a helper that disposes it): an engine whose value is dropped where it is
+# made (`try: create_engine("mysql+pymysql://")` / `except NoSuchModuleError:`) never connects,
+# and one handed to a project function that disposes the parameter receiving it is used once
+# and thrown away: neither keeps a connection idle long enough for the server to drop it.
+
+VALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import NoSuchModuleError
+
+
+def postgres_driver_installed():
+    try:
+        create_engine("postgresql+psycopg2://")
+    except NoSuchModuleError:
+        return False
+    return True
+
+
+def _first(engine, sql):
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar()
+    finally:
+        engine.dispose()
+
+
+def database_exists(name):
+    engine = create_engine("postgresql+psycopg2://admin@db/postgres")
+    return bool(_first(engine, "SELECT 1 FROM pg_database"))
+""", note=("a driver probe dropped unused; an engine handed to a helper that disposes "
+                   "it in finally")),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def _first(engine, sql):
+    with engine.connect() as conn:
+        return conn.execute(text(sql)).scalar()
+
+
+def _probe(engine):
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    finally:
+        engine.dispose()
+
+
+def database_exists(name):
+    engine = create_engine("postgresql+psycopg2://admin@db/postgres")  # expect: PS203
+    return bool(_first(engine, "SELECT 1 FROM pg_database"))
+
+
+def reporting_engine():
+    engine = create_engine("postgresql+psycopg2://report@db/warehouse")  # expect: PS203
+    _probe(engine)
+    return engine
+""", note=("look-alike: the helper does not dispose; the other engine is disposed by "
+                   "the helper but also returned")),
+]

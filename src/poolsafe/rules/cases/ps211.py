@@ -425,3 +425,64 @@ INVALID += [
          path="alembic/env.py",
          note="look-alike: imports alembic.context but never runs migrations"),
 ]
+
+# Helper large82, round 38 (issue 31, from large82's TUNE half: a CLI's dialect probe and its admin
+# engine handed to a helper that disposes it): an engine whose value is dropped where it is
+# made (`try: create_engine("mysql+pymysql://")` / `except NoSuchModuleError:`) never connects,
+# and one handed to a project function that disposes the parameter receiving it is used once
+# and thrown away: neither keeps a connection idle long enough for wait_timeout.
+
+VALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import NoSuchModuleError
+
+
+def mysql_driver_installed():
+    try:
+        create_engine("mysql+pymysql://")
+    except NoSuchModuleError:
+        return False
+    return True""", note='a driver probe: the engine is dropped unused'),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def _scalar(engine, sql):
+    with engine.connect() as conn:
+        value = conn.execute(text(sql)).scalar()
+    engine.dispose()
+    return value
+
+
+def schema_exists(name):
+    engine = create_engine("mysql+pymysql://admin@db/information_schema")
+    return bool(_scalar(engine, "SELECT 1"))
+""", note='handed to a helper that disposes the engine it is given'),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import NoSuchModuleError
+
+
+def mysql_engine():
+    try:
+        engine = create_engine("mysql+pymysql://app@db/shop")  # expect: PS211
+    except NoSuchModuleError:
+        return None
+    return engine
+
+
+def _scalar(engine, sql):
+    with engine.connect() as conn:
+        return conn.execute(text(sql)).scalar()
+
+
+def schema_exists(name):
+    engine = create_engine("mysql+pymysql://admin@db/information_schema")  # expect: PS211
+    return bool(_scalar(engine, "SELECT 1"))
+""", note=("look-alike: the probe keeps and returns the engine; the helper it is "
+                   "handed to does not dispose it")),
+]
