@@ -680,8 +680,10 @@ def _builds_sqlite_only(index: ProjectIndex) -> bool:
     from poolsafe.analysis.resolution import dialect_of, string_prefix
 
     # no module spells "sqlite": no engine's URL can name it (a check of one file then
-    # parses none of the project's engine modules for it, only those that spell it)
-    if not index.modules_matching(_SQLITE_WORD):
+    # parses none of the project's engine modules for it; nor those that spell it,
+    # where their kept summaries tell that they parse: `module_paths_matching` is
+    # `modules_matching`'s list of places, recorded alike)
+    if not index.module_paths_matching(_SQLITE_WORD):
         return False
     # a test's engine, and an Alembic environment's or revision's (`engine_from_config`
     # in `env.py`), serve no session of the application

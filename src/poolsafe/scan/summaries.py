@@ -53,7 +53,7 @@ def _used_version() -> str:
     return _used_digest[0]
 
 
-def _plain_utf8(data: bytes) -> bool:
+def plain_utf8(data: bytes) -> bool:
     """Whether `data` is read as UTF-8 without a byte-order mark (`core.source.decode`
     then gives `data.decode()`: the text that, encoded, is `data`)."""
     if data.startswith(codecs.BOM_UTF8):
@@ -163,7 +163,7 @@ class SummaryStore:
         """The kept answer of `project_facts._used_as_value` for `name` in the module
         read from `data`: only for bytes whose text is `data` itself (UTF-8, no
         byte-order mark), as `put_used` keys the answers by the text."""
-        if not self.usable or not _plain_utf8(data):
+        if not self.usable or not plain_utf8(data):
             return None
         found = self._used.get(self._used_name(data, name))
         return found if isinstance(found, bool) else None
@@ -177,7 +177,7 @@ class SummaryStore:
         """The kept answer of `project_facts._module_table_names` for the module read
         from `data` (the names in its top-level literal tables when it defines a
         management `Command`), on the terms of `get_used`."""
-        if not self.usable or not _plain_utf8(data):
+        if not self.usable or not plain_utf8(data):
             return None
         found = self._used.get(self._used_name(data, _TABLE_NAMES_KEY))
         if isinstance(found, list) and all(isinstance(n, str) for n in found):
