@@ -162,6 +162,14 @@ class NamedStore(Protocol):
         """Keep `found`, `_used_as_value`'s answer for `name` in the module whose
         text, encoded as UTF-8, is `text`."""
 
+    def get_table_names(self, data: bytes) -> list[str] | None:
+        """The kept answer of `project_facts._module_table_names` for the module whose
+        text is `data` decoded (None when none is kept)."""
+
+    def put_table_names(self, text: bytes, names: list[str]) -> None:
+        """Keep `names`, `_module_table_names`' answer for the module whose text,
+        encoded as UTF-8, is `text`."""
+
 
 class CallerSite(Protocol):
     """A call of a project function somewhere in the project

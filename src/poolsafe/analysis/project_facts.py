@@ -684,8 +684,10 @@ def _builds_sqlite_only(index: ProjectIndex) -> bool:
     from poolsafe.analysis.resolution import dialect_of, string_prefix
 
     # no module spells "sqlite": no engine's URL can name it (a check of one file then
-    # parses none of the project's engine modules for it, only those that spell it)
-    if not index.modules_matching(_SQLITE_WORD):
+    # parses none of the project's engine modules for it; nor those that spell it,
+    # where their kept summaries tell that they parse: `module_paths_matching` is
+    # `modules_matching`'s list of places, recorded alike)
+    if not index.module_paths_matching(_SQLITE_WORD):
         return False
     # a test's engine, and an Alembic environment's or revision's (`engine_from_config`
     # in `env.py`), serve no session of the application
@@ -1849,23 +1851,52 @@ def _command_table_names(index: ProjectIndex) -> frozenset[str]:
     """The names written in literal tables at the top level of the modules that
     define a management `Command` class (computed once per index): the only
     functions `_command_table_entry` can find."""
+    store = index.summaries
+
     def find() -> frozenset[str]:
         names: set[str] = set()
+
+        def read(module: ModuleInfo) -> bool:
+            found = _module_table_names(module)
+            if store is not None:
+                with contextlib.suppress(UnicodeEncodeError):
+                    store.put_table_names(module.source.encode(), found)
+            names.update(found)
+            return False  # (every module that mentions the class is read)
+
+        def kept(place: ModulePath, data: bytes) -> bool | None:
+            # a module whose names were kept (from a parse of the same text) is not
+            # parsed for them: an edit's `check FILE` parsed every module that
+            # spells `Command` to find none in mlflow
+            assert store is not None
+            found = store.get_table_names(data)
+            if found is None:
+                return None
+            names.update(found)
+            return False
+
         with index.full_resolution():
-            modules = index.modules_mentioning((DJANGO_COMMAND_CLASS,))
-        for module in modules:
-            if DJANGO_COMMAND_CLASS not in module.classes:
-                continue
-            for stmt in module.tree.body:
-                if not isinstance(stmt, cst.SimpleStatementLine):
-                    continue
-                for small in stmt.body:
-                    if isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(
-                            small.value, (cst.Dict, cst.List, cst.Tuple)):
-                        names |= {n.value for n in iter_nodes(small.value, into_functions=True)
-                                  if isinstance(n, cst.Name)}
+            index.any_module(word_pattern((DJANGO_COMMAND_CLASS,)), read,
+                             decided=None if store is None else kept)
         return frozenset(names)
     return index.derived(_COMMAND_TABLE_NAMES, find)
+
+
+def _module_table_names(module: ModuleInfo) -> list[str]:
+    """The names written in literal tables at the top level of `module` when it
+    defines a management `Command` class (sorted), else none."""
+    if DJANGO_COMMAND_CLASS not in module.classes:
+        return []
+    names: set[str] = set()
+    for stmt in module.tree.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(
+                    small.value, (cst.Dict, cst.List, cst.Tuple)):
+                names |= {n.value for n in iter_nodes(small.value, into_functions=True)
+                          if isinstance(n, cst.Name)}
+    return sorted(names)
 
 
 def _imports_function(module: ModuleInfo, func: FunctionInfo) -> bool:

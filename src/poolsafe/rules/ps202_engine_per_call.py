@@ -1060,6 +1060,10 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
             continue  # `factory(url, poolclass=NullPool)`: that engine keeps no pool
         per_request_dependency = caller.is_generator and (
             id(caller.node) in index.dependency_functions() or _drawn_by_next(index, caller))
+        if not per_request_dependency and _keeps_for_good(index, site):
+            # (read from the caller's own body first: whether it runs once, a walk of
+            # its callers' modules, would change nothing)
+            continue
         if not per_request_dependency and _runs_once_or_keeps(index, caller):
             continue
         if not per_request_dependency and _disposed_by_one_shot(index, caller, site.call):
@@ -1080,6 +1084,19 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
             if found is not None:
                 return found
     return None
+
+
+def _keeps_for_good(index: ProjectIndex, site: CallSite) -> bool:
+    """The caller of `site` keeps what the call returns for good (a global, an
+    attribute, a container: `_escapes` says `_KEPT`), not on an instance that lives
+    for one request, and does not dispose it in a `finally`: `_per_call_caller` then
+    passes the site over whether or not the caller runs once per process (each of
+    its later tests fails), so it need not ask."""
+    caller = site.func
+    assert caller is not None
+    return (_escapes(index, site.module, caller, site.call) == _KEPT
+            and _kept_for_one_request(index, site.module, caller, site.call) is None
+            and not _disposed_by_one_shot(index, caller, site.call))
 
 
 def _drawn_by_next(index: ProjectIndex, gen: FunctionInfo) -> bool:

@@ -25,7 +25,7 @@ from poolsafe.analysis.pool_summary import (
 )
 from poolsafe.core.project import ProjectConfig
 from poolsafe.scan.cache import pattern_key
-from poolsafe.scan.summaries import SummaryStore
+from poolsafe.scan.summaries import SummaryStore, plain_utf8
 
 
 class _LazyNames(dict[str, list[ModuleInfo]]):
@@ -506,9 +506,9 @@ class LazyIndex(ProjectIndex):
         return out
 
     def files_matching(self, pattern: re.Pattern[bytes]) -> list[tuple[Path, str]]:
-        found = super().files_matching(pattern)
         if self._source is None:
-            return found
+            return super().files_matching(pattern)
+        found = self._selected_files_matching(pattern)
         have = {str(path) for path, _ in found}
         others = {p for paths in self._files_by_name.values() for p in paths} \
             - self._selected - have
@@ -516,6 +516,32 @@ class LazyIndex(ProjectIndex):
         # the cache's dependency: a change to an unselected file re-checks everything
         self.matched.setdefault(pattern_key(pattern), []).extend(extra)
         return found + [(Path(p), self._source(p).decode("utf-8", "replace")) for p in extra]
+
+    def _selected_files_matching(self, pattern: re.Pattern[bytes]) -> list[tuple[Path, str]]:
+        """`ProjectIndex.files_matching` over the selected files (recorded as
+        `modules_matching` records it), where a file not parsed yet is not parsed when
+        its kept summary and `place` tell that it parses and its text is its bytes
+        (UTF-8, no byte-order mark): `sys_path_dirs` reads only the text."""
+        matching = self._matching(pattern) if (
+            self.place is not None and self.summaries is not None) else None
+        if matching is None or self.place is None:
+            return super().files_matching(pattern)
+        paths, given = matching
+        out: list[tuple[Path, str]] = []
+        for path in paths:
+            data = None
+            if path not in self._loaded and self.place(path) is not None \
+                    and self._kept_summary(path) is not None:
+                data = self._source_of(path)
+            if data is not None and plain_utf8(data):
+                out.append((Path(path), data.decode()))
+                continue
+            m = self._module_at(path)
+            if m is not None:
+                out.append((m.abspath, m.source))
+        out.extend((m.abspath, m.source) for m in given)
+        self.matched.setdefault(pattern_key(pattern), [str(p) for p, _ in out])
+        return out
 
     def unread_files_match(self, pattern: re.Pattern[bytes]) -> bool:
         if self._source is None:

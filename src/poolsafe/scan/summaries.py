@@ -34,8 +34,11 @@ NAMED_SUFFIX = ".dbnames.json"
 LIMIT = 8000
 KEEP = 6000
 
-#: `project_facts._used_as_value`'s answers (a boolean), by the module's text and the name
+#: `project_facts._used_as_value`'s answers (a boolean), by the module's text and the name;
+#: also `project_facts._module_table_names`' (a list of names), by the text alone
 USED_SUFFIX = ".used.json"
+#: the key `_module_table_names`' answers are kept under (no Python name has a space)
+_TABLE_NAMES_KEY = "command tables"
 
 _code_digest: list[str] = []
 _named_digest: list[str] = []
@@ -50,7 +53,7 @@ def _used_version() -> str:
     return _used_digest[0]
 
 
-def _plain_utf8(data: bytes) -> bool:
+def plain_utf8(data: bytes) -> bool:
     """Whether `data` is read as UTF-8 without a byte-order mark (`core.source.decode`
     then gives `data.decode()`: the text that, encoded, is `data`)."""
     if data.startswith(codecs.BOM_UTF8):
@@ -160,7 +163,7 @@ class SummaryStore:
         """The kept answer of `project_facts._used_as_value` for `name` in the module
         read from `data`: only for bytes whose text is `data` itself (UTF-8, no
         byte-order mark), as `put_used` keys the answers by the text."""
-        if not self.usable or not _plain_utf8(data):
+        if not self.usable or not plain_utf8(data):
             return None
         found = self._used.get(self._used_name(data, name))
         return found if isinstance(found, bool) else None
@@ -169,3 +172,19 @@ class SummaryStore:
         if not self.usable:
             return
         self._used.put(self._used_name(text, name), found)
+
+    def get_table_names(self, data: bytes) -> list[str] | None:
+        """The kept answer of `project_facts._module_table_names` for the module read
+        from `data` (the names in its top-level literal tables when it defines a
+        management `Command`), on the terms of `get_used`."""
+        if not self.usable or not plain_utf8(data):
+            return None
+        found = self._used.get(self._used_name(data, _TABLE_NAMES_KEY))
+        if isinstance(found, list) and all(isinstance(n, str) for n in found):
+            return found
+        return None
+
+    def put_table_names(self, text: bytes, names: list[str]) -> None:
+        if not self.usable:
+            return
+        self._used.put(self._used_name(text, _TABLE_NAMES_KEY), names)
