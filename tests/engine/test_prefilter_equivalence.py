@@ -209,6 +209,39 @@ def test_sleeps_in_modules_importing_only_asyncio_are_found_with_the_prefilter(
                                                  for n in range(13, 19)]
 
 
+MAIL_THROUGH_A_MODEL = {
+    "shop/__init__.py": "",
+    # the only slow-work evidence: a name imported from django.core.mail (a
+    # submodule of a context root), used in a helper the model's method calls
+    "shop/mail.py": "from django.core.mail import EmailMultiAlternatives\n\n\n"
+                    "def deliver(subject, to):\n"
+                    "    msg = EmailMultiAlternatives(subject, '', 'a@b.c', to)\n"
+                    "    msg.send(fail_silently=False)\n",
+    "shop/models.py": "from django.db import models\n\nfrom shop.mail import deliver\n\n\n"
+                      "class Seat(models.Model):\n"
+                      "    email = models.CharField(max_length=200)\n\n"
+                      "    def confirm(self):\n        deliver('Your seat', [self.email])\n",
+    "shop/views.py": "from django.db import transaction\n"
+                     "from django.shortcuts import get_object_or_404\n\n"
+                     "from shop.models import Seat\n\n\n"
+                     "def reissue(request, pk):\n    with transaction.atomic():\n"
+                     "        seat = get_object_or_404(Seat, pk=pk)\n        seat.save()\n"
+                     "        seat.confirm()\n",
+}
+
+
+def test_a_name_imported_from_a_slow_submodule_taints_its_users(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`django` is no root of the selection, but `from django.core.mail import
+    EmailMultiAlternatives` imports slow work by name: a function that uses it is
+    slow work its importers reach, so the model module that calls it is read and
+    PS207 follows `seat.confirm()` with the prefilter as without it."""
+    _write(tmp_path, MAIL_THROUGH_A_MODEL)
+    _same(["."], monkeypatch, tmp_path)
+    found = scan(["."], ScanOptions(select={"PS207"})).findings
+    assert [(f.path, f.line) for f in found] == [("shop/views.py", 11)]
+
+
 def test_asyncio_without_a_slow_call_selects_nothing() -> None:
     """Only a module that spells a slow call of asyncio or os is read for it (and a
     module that imports what calls it): one that gathers, reads the environment or

@@ -239,6 +239,20 @@ def slow_context_words() -> dict[str, frozenset[str]]:
     return {root: frozenset(words) for root, words in out.items()}
 
 
+@functools.cache
+def slow_context_imports() -> frozenset[tuple[str, str]]:
+    """The (module, name) pairs of slow work under a root of `SLOW_CONTEXT_ROOTS`,
+    as a file imports them (`from django.core.mail import EmailMultiAlternatives`):
+    a name so imported is slow work wherever the file uses it, as the root's own
+    word is (`from asyncio import sleep`)."""
+    pairs: set[tuple[str, str]] = set()
+    for mod in _knowledge_modules():
+        if mod.__name__.rpartition(".")[2] in NOT_DATABASE_KNOWLEDGE:
+            pairs |= {(package, name.split(".")[0]) for package, name in _knowledge_pairs(mod)
+                      if package.split(".")[0] in SLOW_CONTEXT_ROOTS}
+    return frozenset(pairs)
+
+
 def seed_tokens() -> frozenset[str]:
     """Names that only database code spells, from the knowledge base."""
     from poolsafe.knowledge import (
@@ -1124,7 +1138,8 @@ def _slow_names(bindings: list[tuple[str, str, str]], database_only: bool
             roots.add(root)
             if not imported:
                 bound.add(name)
-            elif module == root and imported in context[root]:
+            elif (module == root and imported in context[root]) \
+                    or (module, imported) in slow_context_imports():
                 aliases.add(name)
     if not roots:
         return None
