@@ -4396,3 +4396,69 @@ VALID += [
          files=_qp_plain_query(base_query=_QP_ON_BASE), path="shop/notify.py",
          note="look-alike: the model's own plain `query` hides the base's query_property"),
 ]
+
+# miss82: Python scripts without a suffix (`bin/nightly-charge`, found by their
+# shebang) are read like any module
+_SCRIPT_DB = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(bind=engine)
+"""
+_SCRIPT_CHARGE = """\
+{shebang}
+import requests
+from sqlalchemy import text
+
+from shop.db import SessionLocal
+
+
+def main():
+    session = SessionLocal()
+    try:
+        users = session.execute(text("SELECT id FROM users WHERE due")).all()
+{body}
+    finally:
+        session.close()
+
+
+main()
+"""
+_SCRIPT_POST = ('            requests.post("https://billing.example/charge", '
+                'json={"user": user.id}, timeout=30)')
+_SCRIPT_PAID = ('            session.execute(text("UPDATE users SET due = NULL WHERE id = :id"), '
+                '{"id": user.id})')
+_SCRIPT_FILES = {"shop/__init__.py": "", "shop/db.py": _SCRIPT_DB}
+
+INVALID += [
+    Case(_SCRIPT_CHARGE.format(
+        shebang="#!/usr/bin/env python3",
+        body="        for user in users:\n" + _SCRIPT_POST + "  # expect: PS207\n" + _SCRIPT_PAID
+             + "\n        session.commit()"),
+        files=_SCRIPT_FILES, path="bin/nightly-charge",
+        note="a Python script without a suffix (its shebang runs python3): each round's "
+             "HTTP call runs after the earlier rounds' updates, uncommitted until the end"),
+    Case(_SCRIPT_CHARGE.format(
+        shebang="#!/usr/bin/env -S python3 -u",
+        body="        for user in users:\n" + _SCRIPT_POST + "  # expect: PS207\n" + _SCRIPT_PAID
+             + "\n        session.commit()"),
+        files=_SCRIPT_FILES, path="scripts/shop-charge",
+        note="`env -S` with an option after the interpreter: still a Python script"),
+]
+
+VALID += [
+    Case(_SCRIPT_CHARGE.format(
+        shebang="#!/usr/bin/python3",
+        body="        session.commit()\n        for user in users:\n" + _SCRIPT_POST + "\n"
+             + _SCRIPT_PAID + "\n            session.commit()"),
+        files=_SCRIPT_FILES, path="bin/nightly-charge",
+        note="look-alike: the script commits the read, and each round's update, before "
+             "the next HTTP call (its read-only transaction is its own: one-shot code)"),
+    Case(_SCRIPT_CHARGE.format(
+        shebang="#!/usr/bin/env python3",
+        body="        for user in users:\n" + _SCRIPT_POST),
+        files=_SCRIPT_FILES, path="bin/nightly-charge",
+        note="look-alike: a script that only reads before its HTTP calls (one-shot code "
+             "whose transaction has only read, see the rule's policy)"),
+]
