@@ -41,7 +41,7 @@ from poolsafe.analysis.project_facts import (
     is_test_module,
     request_handler,
 )
-from poolsafe.analysis.query_property import query_property_registry
+from poolsafe.analysis.query_property import query_property_registry, unpacked_return
 from poolsafe.analysis.read_only import (
     chain_methods,
     explicit_transaction,
@@ -1641,6 +1641,9 @@ class _Walker:
         if isinstance(value, LibraryObject) and value.type.is_scoped:
             self.sessions.add(d)
             return d
+        if value is None and isinstance(expr, cst.Name) and self.unpacked_registry(expr.value):
+            self.sessions.add(d)
+            return d
         if value is None and isinstance(expr, cst.Name) and self.annotated_handle(expr.value):
             return d
         if value is None and isinstance(expr, cst.Name) and (
@@ -1835,6 +1838,18 @@ class _Walker:
                     return self.registry_key(registry)
         return None
 
+    def unpacked_registry(self, name: str) -> bool:
+        """`engine, db_session = init_db(url)`: `name` is unpacked from a project setup
+        function's returned tuple, whose element there is a scoped_session registry."""
+        found = self.unpacked(name)
+        if found is None:
+            return False
+        value = self.index.evaluate(found.expr, found.module, found.func)
+        return isinstance(value, LibraryObject) and value.type.is_scoped
+
+    def unpacked(self, name: str) -> Bound | None:
+        return unpacked_return(self.index, name, self.module, self.func)
+
     def registry_key(self, registry: Bound) -> str | None:
         """The key of a scoped_session registry (bound where a `query_property()` was
         built) in this function: the name this function calls it by (`from db import
@@ -1852,7 +1867,13 @@ class _Walker:
                 expr = cst.parse_expression(d)
             except cst.ParserSyntaxError:
                 continue
-            if resolve(self.index, expr, self.module, self.func).expr is made:
+            bound = resolve(self.index, expr, self.module, self.func)
+            if bound.expr is not made and isinstance(bound.expr, cst.Name):
+                unpacked = self.unpacked(bound.expr.value) if bound.module is self.module \
+                    and bound.func is self.func else None
+                if unpacked is not None:
+                    bound = resolve(self.index, unpacked.expr, unpacked.module, unpacked.func)
+            if bound.expr is made:
                 key = self.key_of(expr)
                 if key is not None:
                     return key

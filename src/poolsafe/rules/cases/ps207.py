@@ -4462,3 +4462,57 @@ VALID += [
         note="look-alike: a script that only reads before its HTTP calls (one-shot code "
              "whose transaction has only read, see the rule's policy)"),
 ]
+
+# miss82: the registry whose query_property() the base holds is built in a setup
+# function and unpacked by its callers (`engine, db_session = init_db(url)`)
+_INIT_DB = """\
+import requests
+from sqlalchemy import create_engine
+from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker
+
+Base = declarative_base()
+
+
+def init_db(url):
+    engine = create_engine(url)
+    session = scoped_session(sessionmaker(bind=engine))
+    Base.query = session.query_property()
+    return engine, session
+
+
+engine, db_session = init_db("postgresql://app@db/app")
+
+
+class Speech(Base):
+    __tablename__ = "speech"
+
+
+def refresh(day):
+{body}
+"""
+_INIT_GET = '    requests.get("https://hansard.example/api", params={"day": day}, timeout=60)'
+
+INVALID += [
+    Case(_INIT_DB.format(body="    latest = Speech.query.order_by(Speech.id).first()\n"
+                              + _INIT_GET + "  # expect: PS207\n"
+                              "    db_session.add(Speech())\n    db_session.commit()"),
+         note="the registry is built in init_db() and unpacked at the top level: "
+              "`Speech.query` reads through it, and the read's transaction is held over "
+              "the HTTP call until `db_session.commit()`"),
+    Case(_INIT_DB.format(body="    db_session.add(Speech())\n"
+                              "    latest = Speech.query.first()\n"
+                              + _INIT_GET + "  # expect: PS207\n    db_session.commit()"),
+         note="the unpacked registry written to, then read through the base's "
+              "query_property, before the HTTP call"),
+]
+
+VALID += [
+    Case(_INIT_DB.format(body="    latest = Speech.query.order_by(Speech.id).first()\n"
+                              "    db_session.commit()\n" + _INIT_GET),
+         note="look-alike: the unpacked registry commits the read before the HTTP call"),
+    Case(_INIT_DB.format(body="    latest = Speech.query.first()\n"
+                              "    db_session.rollback()\n" + _INIT_GET
+                              + "\n    db_session.add(Speech())\n    db_session.commit()"),
+         note="look-alike: the unpacked registry's transaction is rolled back before the "
+              "HTTP call"),
+]
