@@ -412,7 +412,9 @@ class IoInTransaction(Rule):
     queries (`session.query(...)`, `Model.query.filter_by(...)` without
     `update()`/`delete()`/`with_for_update()`; `Model.query` is Flask-SQLAlchemy's
     or a `scoped_session`'s `query_property()`, set in the model's body or on its
-    declarative base, and queries that registry's session), `get()`, `refresh()`, and
+    declarative base, also by a setup function that returns the registry to callers
+    that unpack it: `engine, db_session = init_db(url)`, and queries that registry's
+    session), `get()`, `refresh()`, and
     `execute()` / `scalars()` of a `select(...)`, of `text("SELECT ...")` or of a
     `SELECT` string (also bound to a name first); anything else on that
     connection or session in the function (`add()`, `flush()`, an `UPDATE`) makes
