@@ -337,3 +337,25 @@ def test_a_python_script_without_a_suffix_is_an_entry_point(tmp_path: Path) -> N
     groups = doc["environments"][0]["groups"]
     assert [g["name"] for g in groups] == ["bin/etl-nightly"]
     assert len(groups[0]["pools"]) == 1
+
+
+def test_a_command_names_a_script_without_a_suffix() -> None:
+    assert command_entry("python", ["bin/etl-nightly", "--full"], {}) == EntryPoint(
+        ("bin/etl-nightly",))
+    assert command_entry("python", ["-u", "./bin/etl-nightly"], {}) == EntryPoint(
+        ("./bin/etl-nightly",))
+    assert command_entry("python", ["manage"], {}) is None  # no path: not read as one
+    assert command_entry("python", ["tools/run.py"], {}) == EntryPoint(("tools/run.py",))
+
+
+def test_a_procfile_line_runs_a_script_without_a_suffix(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {
+        "etl/db.py": _ENGINE.format(host="localhost", size=10),
+        "etl/__init__.py": "",
+        "bin/etl-nightly": "#!/usr/bin/env python3\nfrom etl.db import engine\n",
+        "Procfile": "etl: python bin/etl-nightly\n",
+    })
+    code, doc = _capacity(root)
+    groups = doc["environments"][0]["groups"]
+    etl = [g for g in groups if g["name"] == "etl"]
+    assert len(etl) == 1 and len(etl[0]["pools"]) == 1, groups

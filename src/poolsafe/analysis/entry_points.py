@@ -159,6 +159,12 @@ def command_entry(program: str, args: list[str], env: Mapping[str, str],
                 targets.extend([args[i + 1], f"{args[i + 1]}.__main__"])
         else:
             script = next((a for a in args if a.endswith(".py")), None)
+            if script is None:
+                # `python bin/etl-nightly`: a script without a suffix, by its path
+                first = next((a for a in args if not a.startswith("-")), None)
+                if first is not None and "/" in first and is_script_name(
+                        first.rsplit("/", 1)[-1]):
+                    script = first
             if script is not None:
                 targets.append(script)
     if not targets:
