@@ -355,7 +355,7 @@ def test_a_procfile_line_runs_a_script_without_a_suffix(tmp_path: Path) -> None:
         "bin/etl-nightly": "#!/usr/bin/env python3\nfrom etl.db import engine\n",
         "Procfile": "etl: python bin/etl-nightly\n",
     })
-    code, doc = _capacity(root)
+    _, doc = _capacity(root)
     groups = doc["environments"][0]["groups"]
     etl = [g for g in groups if g["name"] == "etl"]
     assert len(etl) == 1 and len(etl[0]["pools"]) == 1, groups
