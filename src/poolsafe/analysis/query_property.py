@@ -101,38 +101,55 @@ def query_property_registry(index: ProjectIndex, cls: ClassInfo, attr: str,
 
 def unpacked_return(index: ProjectIndex, name: str, module: ModuleInfo,
                     func: FunctionInfo | None) -> Bound | None:
-    """What the name `name` (read in `func`, or at `module`'s top level) was unpacked
-    from when its only binding there is `a, name = setup(...)` and `setup` is a
-    project function whose every `return` is a tuple of that length: that element,
-    in `setup` (`engine, db_session = init_db(url)` -> `session` of `return engine,
-    session`). None otherwise."""
+    """What the name `name` (read in `func`, or at `module`'s top level) was bound to
+    when its only binding there is the call of a project setup function (`db_session
+    = init_db(url)`, or unpacked: `engine, db_session = init_db(url)`) whose every
+    `return` gives the same expression there (`return session`; `return engine,
+    session`, a tuple of that length): that expression, in the setup function. None
+    otherwise."""
     scope = func
     while scope is not None and name not in scope.locals:
         scope = scope.parent
     if scope is not None and name in scope.all_param_names():
         return None
-    binds = [(node, f) for node, f in module.assign_nodes if f is scope
-             and any(isinstance(t.target, cst.Tuple) and any(
-                 isinstance(e.value, cst.Name) and e.value.value == name
-                 for e in t.target.elements) for t in node.targets)]
+    binds: list[tuple[cst.Assign, int | None]] = []
+    for node, where in module.assign_nodes:
+        if where is not scope:
+            continue
+        for t in node.targets:
+            if isinstance(t.target, cst.Name) and t.target.value == name:
+                binds.append((node, None))
+            elif isinstance(t.target, cst.Tuple):
+                binds.extend((node, i) for i, e in enumerate(t.target.elements)
+                             if isinstance(e.value, cst.Name) and e.value.value == name)
     if len(binds) != 1:
         return None
-    node, where = binds[0]
-    if where is None and len(module.assigns.get(name, [])) > 0:
-        return None  # also bound to another value at the top level
-    target = node.targets[0].target
-    if len(node.targets) != 1 or not isinstance(target, cst.Tuple) or not isinstance(
-            node.value, cst.Call):
+    node, position = binds[0]
+    if scope is not None:
+        alone = len(scope.locals.get(name, [])) == 1
+    else:  # (a name unpacked from a call holds no value in `assigns`)
+        values = module.assigns.get(name, [])
+        alone = values == [] if position is not None else (
+            len(values) == 1 and values[0] is node.value)
+    if not alone:
+        return None  # bound to another value too
+    if len(node.targets) != 1 or not isinstance(node.value, cst.Call):
         return None
-    position = next(i for i, e in enumerate(target.elements)
-                    if isinstance(e.value, cst.Name) and e.value.value == name)
-    callee = index.evaluate(node.value.func, module, where)
+    callee = index.evaluate(node.value.func, module, scope)
     if not isinstance(callee, FunctionRef) or not callee.func.returns:
         return None
-    found: list[Bound] = []
+    found: list[cst.BaseExpression] = []
     for ret in callee.func.returns:
         value = ret.value
-        if not isinstance(value, cst.Tuple) or len(value.elements) != len(target.elements):
+        if value is None:
             return None
-        found.append(Bound(value.elements[position].value, callee.func.module, callee.func))
-    return found[-1] if all(f.expr.deep_equals(found[-1].expr) for f in found) else None
+        if position is not None:
+            target = node.targets[0].target
+            if not isinstance(value, cst.Tuple) or not isinstance(target, cst.Tuple) \
+                    or len(value.elements) != len(target.elements):
+                return None
+            value = value.elements[position].value
+        found.append(value)
+    if not all(f.deep_equals(found[-1]) for f in found):
+        return None
+    return Bound(found[-1], callee.func.module, callee.func)

@@ -1841,8 +1841,9 @@ class _Walker:
         return None
 
     def unpacked_registry(self, name: str) -> bool:
-        """`engine, db_session = init_db(url)`: `name` is unpacked from a project setup
-        function's returned tuple, whose element there is a scoped_session registry."""
+        """`db_session = init_db(url)` or `engine, db_session = init_db(url)`: `name`
+        is bound to what a project setup function returns, a scoped_session registry
+        there."""
         found = self.unpacked(name)
         if found is None:
             return False
@@ -1850,7 +1851,22 @@ class _Walker:
         return isinstance(value, LibraryObject) and value.type.is_scoped
 
     def unpacked(self, name: str) -> Bound | None:
-        return unpacked_return(self.index, name, self.module, self.func)
+        """`unpacked_return` of `name` here, or in the project module it is imported
+        from (`from shop.db import db_session`, bound there by `init_db(url)`)."""
+        found = unpacked_return(self.index, name, self.module, self.func)
+        if found is not None or name not in self.module.imports:
+            return found
+        scope: FunctionInfo | None = self.func
+        while scope is not None:
+            if name in scope.locals or name in scope.all_param_names():
+                return None
+            scope = scope.parent
+        modname, _, attr = self.module.imports[name].rpartition(".")
+        for target in self.index.by_name.get(modname, []):
+            found = unpacked_return(self.index, attr, target, None)
+            if found is not None:
+                return found
+        return None
 
     def registry_key(self, registry: Bound) -> str | None:
         """The key of a scoped_session registry (bound where a `query_property()` was
@@ -1870,9 +1886,8 @@ class _Walker:
             except cst.ParserSyntaxError:
                 continue
             bound = resolve(self.index, expr, self.module, self.func)
-            if bound.expr is not made and isinstance(bound.expr, cst.Name):
-                unpacked = self.unpacked(bound.expr.value) if bound.module is self.module \
-                    and bound.func is self.func else None
+            if bound.expr is not made and isinstance(expr, cst.Name):
+                unpacked = self.unpacked(expr.value)
                 if unpacked is not None:
                     bound = resolve(self.index, unpacked.expr, unpacked.module, unpacked.func)
             if bound.expr is made:

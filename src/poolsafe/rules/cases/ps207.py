@@ -4516,3 +4516,52 @@ VALID += [
          note="look-alike: the unpacked registry's transaction is rolled back before the "
               "HTTP call"),
 ]
+
+_INIT_DB_ONE = _INIT_DB.replace("    return engine, session", "    return session").replace(
+    'engine, db_session = init_db(', 'db_session = init_db(')
+
+INVALID += [
+    Case(_INIT_DB_ONE.format(body="    latest = Speech.query.first()\n"
+                                  + _INIT_GET + "  # expect: PS207\n"
+                                  "    db_session.add(Speech())\n    db_session.commit()"),
+         note="the setup function returns the registry alone (`db_session = init_db(url)`)"),
+]
+
+VALID += [
+    Case(_INIT_DB_ONE.format(body="    latest = Speech.query.first()\n"
+                                  "    db_session.commit()\n" + _INIT_GET
+                                  + "\n    db_session.add(Speech())\n    db_session.commit()"),
+         note="look-alike: the registry the setup function returns commits the read "
+              "before the HTTP call"),
+]
+
+_INIT_DB_MODULE = _INIT_DB_ONE.split("\n\nclass Speech(Base):")[0] + "\n"
+_INIT_DB_VIEWS = """\
+import requests
+
+from shop.db import Base, db_session
+
+
+class Speech(Base):
+    __tablename__ = "speech"
+
+
+def refresh(day):
+{body}
+"""
+
+INVALID += [
+    Case(_INIT_DB_VIEWS.format(body="    latest = Speech.query.first()\n"
+                                    + _INIT_GET + "  # expect: PS207\n"
+                                    "    db_session.commit()"),
+         files={"shop/__init__.py": "", "shop/db.py": _INIT_DB_MODULE}, path="shop/views.py",
+         note="the registry init_db() returns is bound in another module and imported"),
+]
+
+VALID += [
+    Case(_INIT_DB_VIEWS.format(body="    latest = Speech.query.first()\n"
+                                    "    db_session.commit()\n" + _INIT_GET),
+         files={"shop/__init__.py": "", "shop/db.py": _INIT_DB_MODULE}, path="shop/views.py",
+         note="look-alike: the imported registry init_db() returned commits the read "
+              "before the HTTP call"),
+]
