@@ -283,6 +283,8 @@ def _walk(arg: str, root: str, directory: str, inherited: list[_Pattern],
             if _ignored(path, False, patterns):
                 continue
             if script:
+                if not is_file:
+                    continue  # (never opened: a link to a FIFO would block the walk)
                 # its first line decides; a shebang written in place changes the
                 # file's time, not the directory's
                 if watched is not None:
