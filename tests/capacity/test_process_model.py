@@ -319,3 +319,43 @@ def test_a_repository_of_programs_is_never_summed(tmp_path: Path) -> None:
     assert _check(root) == ["backfill.py:3"]
     text = CliRunner().invoke(main, ["capacity", str(root)]).output
     assert "Programs the deployment does not run" in text and "report.main" in text
+
+
+def test_a_python_script_without_a_suffix_is_an_entry_point(tmp_path: Path) -> None:
+    """miss82: `bin/etl-nightly` (shebang `python3`, no `.py`) is a program of its
+    own: it opens the pool of the module it imports, and PS208 judges it alone."""
+    root = _tree(tmp_path, {
+        "etl/db.py": _ENGINE.format(host="localhost", size=120),
+        "etl/__init__.py": "",
+        "bin/etl-nightly": "#!/usr/bin/env python3\nfrom etl.db import engine\n\n"
+                           "engine.dispose()\n",
+        "bin/deploy": "#!/bin/sh\npython3 -c 'import etl.db'\n",
+    })
+    assert _check(root) == ["db.py:3"]
+    code, doc = _capacity(root)
+    assert code == 1
+    groups = doc["environments"][0]["groups"]
+    assert [g["name"] for g in groups] == ["bin/etl-nightly"]
+    assert len(groups[0]["pools"]) == 1
+
+
+def test_a_command_names_a_script_without_a_suffix() -> None:
+    assert command_entry("python", ["bin/etl-nightly", "--full"], {}) == EntryPoint(
+        ("bin/etl-nightly",))
+    assert command_entry("python", ["-u", "./bin/etl-nightly"], {}) == EntryPoint(
+        ("./bin/etl-nightly",))
+    assert command_entry("python", ["manage"], {}) is None  # no path: not read as one
+    assert command_entry("python", ["tools/run.py"], {}) == EntryPoint(("tools/run.py",))
+
+
+def test_a_procfile_line_runs_a_script_without_a_suffix(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {
+        "etl/db.py": _ENGINE.format(host="localhost", size=10),
+        "etl/__init__.py": "",
+        "bin/etl-nightly": "#!/usr/bin/env python3\nfrom etl.db import engine\n",
+        "Procfile": "etl: python bin/etl-nightly\n",
+    })
+    _, doc = _capacity(root)
+    groups = doc["environments"][0]["groups"]
+    etl = [g for g in groups if g["name"] == "etl"]
+    assert len(etl) == 1 and len(etl[0]["pools"]) == 1, groups

@@ -1,4 +1,6 @@
-"""`module_names` strips the last suffix by string, as `Path.with_suffix("")` does."""
+"""`module_names` strips the last suffix by string, as `Path.with_suffix("")` does; a
+file whose name has no suffix at all is a script (found by its shebang) that nobody
+imports: no name (miss82)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ CASES = ["a/b.py", "a/__init__.py", "__init__.py", "x.py", "a/.py", "a/b.", "a/b
 
 
 def _by_with_suffix(rel: PurePath) -> tuple[tuple[str, ...], bool]:
+    if rel.parts and "." not in rel.parts[-1]:
+        return (), False  # a script without a suffix (`a/b`)
     parts = list(rel.with_suffix("").parts)
     is_package = bool(parts) and parts[-1] == "__init__"
     if is_package:

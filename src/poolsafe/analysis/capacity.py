@@ -23,7 +23,13 @@ from pathlib import Path
 from poolsafe.analysis.config_values import Count, known
 from poolsafe.analysis.deploy_files import Problem, ProjectFiles, project_files
 from poolsafe.analysis.engines import holds_no_server_slot
-from poolsafe.analysis.entry_points import MAIN_BLOCK, MAX_REACHED, EntryPoint, ImportGraph
+from poolsafe.analysis.entry_points import (
+    MAIN_BLOCK,
+    MAX_REACHED,
+    EntryPoint,
+    ImportGraph,
+    project_scripts,
+)
 from poolsafe.analysis.environments import Environment, environments
 from poolsafe.analysis.index import ProjectIndex, word_pattern
 from poolsafe.analysis.module import ModuleInfo
@@ -53,6 +59,7 @@ from poolsafe.analysis.server_limits import (
     default_server,
     server_files,
 )
+from poolsafe.core.discovery import is_script_name
 from poolsafe.core.project import find_project_root
 from poolsafe.knowledge.capacity import (
     CONCURRENCY_WORDS,
@@ -545,12 +552,14 @@ def script_groups(index: ProjectIndex, files: ProjectFiles,
         paths = [m.abspath for m in index.module_paths_matching(MAIN_BLOCK)
                  if not is_test_module(m)]
         paths += [p for p, _ in index.module_files("__main__") if p not in paths]
+        # a script without a suffix whose shebang runs Python (`bin/nightly-report`)
+        paths += [m.abspath for m in project_scripts(index) if m.abspath not in paths]
     for path in paths:
         rel = graph.relative(path)
         if is_test_path(rel):
             continue
-        where = f"{rel}: `if __name__ == \"__main__\"`" if not rel.endswith(
-            "__main__.py") else rel
+        where = rel if rel.endswith("__main__.py") or is_script_name(path.name) else (
+            f"{rel}: `if __name__ == \"__main__\"`")
         out.append(ProcessGroup(rel, where, Command(
             "python", known(1, f"{where}: one process"), f"python {rel}",
             EntryPoint((rel,))), known(1, "one run of the program")))

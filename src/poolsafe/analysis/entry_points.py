@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo
+from poolsafe.core.discovery import SHEBANG_BYTES, is_script_name, python_shebang
 from poolsafe.core.project import importable_from, module_key, module_names
 
 #: options of application servers that take no value (any other `-x` takes the next
@@ -158,6 +159,12 @@ def command_entry(program: str, args: list[str], env: Mapping[str, str],
                 targets.extend([args[i + 1], f"{args[i + 1]}.__main__"])
         else:
             script = next((a for a in args if a.endswith(".py")), None)
+            if script is None:
+                # `python bin/etl-nightly`: a script without a suffix, by its path
+                first = next((a for a in args if not a.startswith("-")), None)
+                if first is not None and "/" in first and is_script_name(
+                        first.rsplit("/", 1)[-1]):
+                    script = first
             if script is not None:
                 targets.append(script)
     if not targets:
@@ -264,6 +271,8 @@ class ImportGraph:
     def _target(self, target: str, base: str) -> list[Path]:
         if target.endswith(".py") or "/" in target:
             rel = PurePosixPath(target.removeprefix("./"))
+            if is_script_name(rel.name):
+                return self._script(str(rel), base)
             names, _ = module_names(Path(rel))
             if not names:
                 return []
@@ -281,6 +290,17 @@ class ImportGraph:
         # the named module itself must be found, else the entry is not known
         last = self._pick(self._modules(target, None), base, target)
         return out if last else []
+
+    def _script(self, rel: str, base: str) -> list[Path]:
+        """The Python script without a suffix at `rel` (under `base` first): a
+        module nobody imports, found by its path among the shebang scripts."""
+        scripts = {self.relative(m.abspath): m for m in project_scripts(self.index)}
+        for spelled in ([f"{base}/{rel}"] if base else []) + [rel, f"src/{rel}"]:
+            found = scripts.get(spelled)
+            if found is not None:
+                self._files.setdefault(found.abspath, found.source)
+                return [found.abspath]
+        return []
 
     def _pick(self, candidates: list[Path], base: str, name: str) -> list[Path]:
         """The file `name` means when the command runs in `base`: the one under `base`,
@@ -376,3 +396,18 @@ DJANGO_SETTINGS_DEFAULT = re.compile(
 
 #: a module that runs as a program of its own
 MAIN_BLOCK = re.compile(rb"^if\s+__name__\s*==\s*['\"]__main__['\"]\s*:", re.M)
+#: the bytes of a script that may run Python (`core.discovery.python_shebang` decides)
+SCRIPT_SHEBANG = re.compile(rb"\A#![^\n]*(?:python|pypy|uv)")
+
+
+def is_project_script(abspath: Path, source: str) -> bool:
+    """Whether a project file is a Python script without a suffix (its first line a
+    Python shebang): a program of its own, run as `__main__`, imported by nobody."""
+    return is_script_name(abspath.name) and python_shebang(
+        source[:SHEBANG_BYTES].encode("utf-8", "replace"))
+
+
+def project_scripts(index: ProjectIndex) -> list[ModuleInfo]:
+    """The project's Python scripts without a suffix (`bin/metasrht-daily`), parsed."""
+    return [m for m in index.modules_matching(SCRIPT_SHEBANG)
+            if is_project_script(m.abspath, m.source)]

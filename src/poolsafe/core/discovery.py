@@ -1,5 +1,13 @@
 """Find the Python files to scan: walk paths, skip virtualenvs and build output,
-honour `.gitignore`, never follow directory symlinks out of the tree."""
+honour `.gitignore`, never follow directory symlinks out of the tree.
+
+A walk yields the `.py` files and the Python scripts without a suffix: a file whose
+name has no dot and whose first line is a Python shebang (`#!/usr/bin/env python3`,
+`#!/usr/bin/python`, `#!/usr/bin/env -S python3 -u`, `#!/usr/bin/env -S uv run
+--script`), such as a project's `bin/` entry points. Ruff's walk finds `*.py` only and
+checks such a script when it is named on the command line (ruff#13122 asks for more);
+pre-commit's `types: [python]` already passes them to a hook. Only the first 256 bytes
+of such a file are read, and nothing else of a file without that shebang."""
 
 from __future__ import annotations
 
@@ -22,6 +30,53 @@ SKIP_DIRS = frozenset(
 #: asks (`scan.scope.ScopeMemo` checks them before using a walk again)
 WATCHED: ContextVar[list[tuple[str, bool]] | None] = ContextVar("poolsafe_walk_watched",
                                                                 default=None)
+
+
+#: how much of a file without a suffix is read to look for a Python shebang
+SHEBANG_BYTES = 256
+#: a shebang's program that runs Python (`python`, `python3`, `python3.12`, `pypy3`)
+_PYTHON_PROGRAM = re.compile(r"(?:python|pypy)(?:\d+(?:\.\d+)*)?[mdw]?")
+
+
+def python_shebang(head: bytes) -> bool:
+    """Whether `head`, a file's first bytes, opens with a shebang that runs Python:
+    the program itself (`#!/usr/bin/python3`), or through `env` with its options and
+    variables (`#!/usr/bin/env -S PYTHONUNBUFFERED=1 python3 -u`), or `uv run
+    --script` (a PEP 723 script)."""
+    if not head.startswith(b"#!"):
+        return False
+    line = head[2:].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+    words = line.split()
+    if not words:
+        return False
+    program = words[0].rsplit("/", 1)[-1]
+    rest = words[1:]
+    if program == "env":
+        while rest and (rest[0].startswith("-") or "=" in rest[0]):
+            rest = rest[1:]  # env's options (`-S`, `-u NAME` is rare) and variables
+        if not rest:
+            return False
+        program, rest = rest[0].rsplit("/", 1)[-1], rest[1:]
+    if _PYTHON_PROGRAM.fullmatch(program):
+        return True
+    return program == "uv" and rest[:1] == ["run"] and "--script" in rest
+
+
+def is_script_name(name: str) -> bool:
+    """Whether a file named `name` may be a Python script without a suffix: no dot
+    in its name (`metasrht-daily`, `manage`; not `.env`, `Makefile.am`)."""
+    return "." not in name
+
+
+def is_python_script(path: str) -> bool:
+    """Whether the file at `path` (a name without a suffix) is a Python script: its
+    first line is a Python shebang. Reads `SHEBANG_BYTES` at most."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(SHEBANG_BYTES)
+    except OSError:
+        return False
+    return python_shebang(head)
 
 
 @dataclass(frozen=True)
@@ -197,8 +252,11 @@ def _walk(arg: str, root: str, directory: str, inherited: list[_Pattern],
             is_dir = entry.is_dir(follow_symlinks=follow_symlinks)
         except OSError:
             continue
+        script = False
         if not is_dir and not name.endswith(".py"):
-            continue  # most entries of a large tree (data, locale, templates)
+            if not is_script_name(name):
+                continue  # most entries of a large tree (data, locale, templates)
+            script = True
         path = entry.path
         rel_posix = path[cut:] if os.sep == "/" else path[cut:].replace(os.sep, "/")
         display = os.path.join(arg, rel_posix) if arg not in (".", "./") else rel_posix
@@ -224,4 +282,13 @@ def _walk(arg: str, root: str, directory: str, inherited: list[_Pattern],
                 continue
             if _ignored(path, False, patterns):
                 continue
+            if script:
+                if not is_file:
+                    continue  # (never opened: a link to a FIFO would block the walk)
+                # its first line decides; a shebang written in place changes the
+                # file's time, not the directory's
+                if watched is not None:
+                    watched.append((path, False))
+                if not is_python_script(path):
+                    continue
             yield SourceFile(display=display, path=Path(path), relative=Path(rel_posix))

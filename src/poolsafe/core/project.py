@@ -324,7 +324,13 @@ def package_of(names: tuple[str, ...], is_package: bool) -> str:
 
 
 def module_names(rel: Path) -> tuple[tuple[str, ...], bool]:
+    """The dotted names `rel` (a file's path relative to where it was found) may be
+    imported by, longest first, and whether it is a package's `__init__`. A script
+    without a suffix (`bin/metasrht-daily`, `manage`: found by its Python shebang)
+    runs as `__main__` and is importable by nobody: no name."""
     parts = list(rel.parts)
+    if parts and "." not in parts[-1]:
+        return (), False
     if not parts:
         parts = list(rel.with_suffix("").parts)  # raises, as it always did
     else:  # `with_suffix("")` on the last part, without a new Path per file

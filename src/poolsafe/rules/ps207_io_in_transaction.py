@@ -42,7 +42,7 @@ from poolsafe.analysis.project_facts import (
     is_test_module,
     request_handler,
 )
-from poolsafe.analysis.query_property import query_property_registry
+from poolsafe.analysis.query_property import query_property_registry, unpacked_return
 from poolsafe.analysis.read_only import (
     chain_methods,
     explicit_transaction,
@@ -418,7 +418,9 @@ class IoInTransaction(Rule):
     queries (`session.query(...)`, `Model.query.filter_by(...)` without
     `update()`/`delete()`/`with_for_update()`; `Model.query` is Flask-SQLAlchemy's
     or a `scoped_session`'s `query_property()`, set in the model's body or on its
-    declarative base, and queries that registry's session), `get()`, `refresh()`, and
+    declarative base, also by a setup function that returns the registry to callers
+    that unpack it: `engine, db_session = init_db(url)`, and queries that registry's
+    session), `get()`, `refresh()`, and
     `execute()` / `scalars()` of a `select(...)`, of `text("SELECT ...")` or of a
     `SELECT` string (also bound to a name first); anything else on that
     connection or session in the function (`add()`, `flush()`, an `UPDATE`) makes
@@ -1647,6 +1649,9 @@ class _Walker:
         if isinstance(value, LibraryObject) and value.type.is_scoped:
             self.sessions.add(d)
             return d
+        if value is None and isinstance(expr, cst.Name) and self.unpacked_registry(expr.value):
+            self.sessions.add(d)
+            return d
         if value is None and isinstance(expr, cst.Name) and self.annotated_handle(expr.value):
             return d
         if value is None and isinstance(expr, cst.Name) and (
@@ -1841,6 +1846,34 @@ class _Walker:
                     return self.registry_key(registry)
         return None
 
+    def unpacked_registry(self, name: str) -> bool:
+        """`db_session = init_db(url)` or `engine, db_session = init_db(url)`: `name`
+        is bound to what a project setup function returns, a scoped_session registry
+        there."""
+        found = self.unpacked(name)
+        if found is None:
+            return False
+        value = self.index.evaluate(found.expr, found.module, found.func)
+        return isinstance(value, LibraryObject) and value.type.is_scoped
+
+    def unpacked(self, name: str) -> Bound | None:
+        """`unpacked_return` of `name` here, or in the project module it is imported
+        from (`from shop.db import db_session`, bound there by `init_db(url)`)."""
+        found = unpacked_return(self.index, name, self.module, self.func)
+        if found is not None or name not in self.module.imports:
+            return found
+        scope: FunctionInfo | None = self.func
+        while scope is not None:
+            if name in scope.locals or name in scope.all_param_names():
+                return None
+            scope = scope.parent
+        modname, _, attr = self.module.imports[name].rpartition(".")
+        for target in self.index.by_name.get(modname, []):
+            found = unpacked_return(self.index, attr, target, None)
+            if found is not None:
+                return found
+        return None
+
     def registry_key(self, registry: Bound) -> str | None:
         """The key of a scoped_session registry (bound where a `query_property()` was
         built) in this function: the name this function calls it by (`from db import
@@ -1858,7 +1891,12 @@ class _Walker:
                 expr = cst.parse_expression(d)
             except cst.ParserSyntaxError:
                 continue
-            if resolve(self.index, expr, self.module, self.func).expr is made:
+            bound = resolve(self.index, expr, self.module, self.func)
+            if bound.expr is not made and isinstance(expr, cst.Name):
+                unpacked = self.unpacked(expr.value)
+                if unpacked is not None:
+                    bound = resolve(self.index, unpacked.expr, unpacked.module, unpacked.func)
+            if bound.expr is made:
                 key = self.key_of(expr)
                 if key is not None:
                     return key

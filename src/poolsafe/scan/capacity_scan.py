@@ -19,7 +19,7 @@ from poolsafe.analysis.entry_points import MAIN_BLOCK
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo
 from poolsafe.analysis.pool_sites import POOL_WORDS
-from poolsafe.core.discovery import SourceFile, discover
+from poolsafe.core.discovery import SourceFile, discover, is_script_name, python_shebang
 from poolsafe.core.model import FileError
 from poolsafe.core.project import (
     ProjectConfig,
@@ -106,7 +106,8 @@ def _project_capacity(path: str, excluded: list[re.Pattern[str]] | None,
         head = _head(f.path)
         if head is None:
             continue
-        if _WORDS.search(head) or MAIN_BLOCK.search(head) or f.path.name == "__main__.py":
+        if (_WORDS.search(head) or MAIN_BLOCK.search(head) or f.path.name == "__main__.py"
+                or (is_script_name(f.path.name) and python_shebang(head))):
             m = parse(f)
             if m is not None:
                 frontier.append(m)

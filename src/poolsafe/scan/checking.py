@@ -20,7 +20,7 @@ import libcst as cst
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo, ModulePath, collect_module
 from poolsafe.core.complexity import parse_refusal
-from poolsafe.core.discovery import SourceFile
+from poolsafe.core.discovery import SHEBANG_BYTES, SourceFile, is_script_name, python_shebang
 from poolsafe.core.gc_scope import keep_new_objects, release_dropped
 from poolsafe.core.heap import TRIM_AFTER_BYTES, return_free_memory
 from poolsafe.core.model import FileError, Finding, Location, RawFinding, ScanResult, Step
@@ -386,9 +386,17 @@ class ProjectResolution:
 
 
 
+def is_module_file(name: str, text: str) -> bool:
+    """Whether the in-memory file `name` is a module: a `.py` file, or a script
+    without a suffix whose first line is a Python shebang (`bin/nightly-report`)."""
+    return name.endswith(".py") or (
+        is_script_name(name.rpartition("/")[2])
+        and python_shebang(text[:SHEBANG_BYTES].encode("utf-8", "replace")))
+
+
 def with_virtual_files(options: ScanOptions, files: dict[str, str]) -> ScanOptions:
     """`options` whose project carries the in-memory files that are not modules."""
-    extra = {name: text for name, text in files.items() if not name.endswith(".py")}
+    extra = {name: text for name, text in files.items() if not is_module_file(name, text)}
     if not extra:
         return options
     return dataclasses.replace(options, project=dataclasses.replace(
@@ -404,7 +412,7 @@ def scan_sources(files: dict[str, str], options: ScanOptions | None = None) -> S
     options = with_virtual_files(options, files)
     for name, text in files.items():
         path = Path("/virtual") / name
-        if not name.endswith(".py"):
+        if not is_module_file(name, text):
             continue
         module = parse_source(name, path, Path(name), text)
         parsed.append(ParsedFile(SourceFile(name, path, Path(name)), decode(text.encode()),

@@ -36,6 +36,7 @@ from poolsafe.rules import RULES_BY_CODE, FileContext, Rule
 from poolsafe.scan.checking import (
     ProjectResolution,
     enabled_rules,
+    is_module_file,
     load_data,
     parse_error,
     parse_source,
@@ -617,7 +618,7 @@ def fix_sources(files: dict[str, str], options: ScanOptions | None = None, *,
     options = with_virtual_files(options or ScanOptions(), files)
     items = []
     for name, text in files.items():
-        if not name.endswith(".py"):
+        if not is_module_file(name, text):
             continue
         decoded = decode(text.encode("utf-8"))
         items.append(FixFile(name, Path("/virtual") / name, Path(name), decoded, text, text))

@@ -4549,3 +4549,172 @@ def book_mixed(request, extra):
          note="look-alike (not read): the list also holds a parameter's object, so its "
               "items are not known to be rows"),
 ]
+
+# miss82: Python scripts without a suffix (`bin/nightly-charge`, found by their
+# shebang) are read like any module
+_SCRIPT_DB = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(bind=engine)
+"""
+_SCRIPT_CHARGE = """\
+{shebang}
+import requests
+from sqlalchemy import text
+
+from shop.db import SessionLocal
+
+
+def main():
+    session = SessionLocal()
+    try:
+        users = session.execute(text("SELECT id FROM users WHERE due")).all()
+{body}
+    finally:
+        session.close()
+
+
+main()
+"""
+_SCRIPT_POST = ('            requests.post("https://billing.example/charge", '
+                'json={"user": user.id}, timeout=30)')
+_SCRIPT_PAID = ('            session.execute(text("UPDATE users SET due = NULL WHERE id = :id"), '
+                '{"id": user.id})')
+_SCRIPT_FILES = {"shop/__init__.py": "", "shop/db.py": _SCRIPT_DB}
+
+INVALID += [
+    Case(_SCRIPT_CHARGE.format(
+        shebang="#!/usr/bin/env python3",
+        body="        for user in users:\n" + _SCRIPT_POST + "  # expect: PS207\n" + _SCRIPT_PAID
+             + "\n        session.commit()"),
+        files=_SCRIPT_FILES, path="bin/nightly-charge",
+        note="a Python script without a suffix (its shebang runs python3): each round's "
+             "HTTP call runs after the earlier rounds' updates, uncommitted until the end"),
+    Case(_SCRIPT_CHARGE.format(
+        shebang="#!/usr/bin/env -S python3 -u",
+        body="        for user in users:\n" + _SCRIPT_POST + "  # expect: PS207\n" + _SCRIPT_PAID
+             + "\n        session.commit()"),
+        files=_SCRIPT_FILES, path="scripts/shop-charge",
+        note="`env -S` with an option after the interpreter: still a Python script"),
+]
+
+VALID += [
+    Case(_SCRIPT_CHARGE.format(
+        shebang="#!/usr/bin/python3",
+        body="        session.commit()\n        for user in users:\n" + _SCRIPT_POST + "\n"
+             + _SCRIPT_PAID + "\n            session.commit()"),
+        files=_SCRIPT_FILES, path="bin/nightly-charge",
+        note="look-alike: the script commits the read, and each round's update, before "
+             "the next HTTP call (its read-only transaction is its own: one-shot code)"),
+    Case(_SCRIPT_CHARGE.format(
+        shebang="#!/usr/bin/env python3",
+        body="        for user in users:\n" + _SCRIPT_POST),
+        files=_SCRIPT_FILES, path="bin/nightly-charge",
+        note="look-alike: a script that only reads before its HTTP calls (one-shot code "
+             "whose transaction has only read, see the rule's policy)"),
+]
+
+# miss82: the registry whose query_property() the base holds is built in a setup
+# function and unpacked by its callers (`engine, db_session = init_db(url)`)
+_INIT_DB = """\
+import requests
+from sqlalchemy import create_engine
+from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker
+
+Base = declarative_base()
+
+
+def init_db(url):
+    engine = create_engine(url)
+    session = scoped_session(sessionmaker(bind=engine))
+    Base.query = session.query_property()
+    return engine, session
+
+
+engine, db_session = init_db("postgresql://app@db/app")
+
+
+class Speech(Base):
+    __tablename__ = "speech"
+
+
+def refresh(day):
+{body}
+"""
+_INIT_GET = '    requests.get("https://hansard.example/api", params={"day": day}, timeout=60)'
+
+INVALID += [
+    Case(_INIT_DB.format(body="    latest = Speech.query.order_by(Speech.id).first()\n"
+                              + _INIT_GET + "  # expect: PS207\n"
+                              "    db_session.add(Speech())\n    db_session.commit()"),
+         note="the registry is built in init_db() and unpacked at the top level: "
+              "`Speech.query` reads through it, and the read's transaction is held over "
+              "the HTTP call until `db_session.commit()`"),
+    Case(_INIT_DB.format(body="    db_session.add(Speech())\n"
+                              "    latest = Speech.query.first()\n"
+                              + _INIT_GET + "  # expect: PS207\n    db_session.commit()"),
+         note="the unpacked registry written to, then read through the base's "
+              "query_property, before the HTTP call"),
+]
+
+VALID += [
+    Case(_INIT_DB.format(body="    latest = Speech.query.order_by(Speech.id).first()\n"
+                              "    db_session.commit()\n" + _INIT_GET),
+         note="look-alike: the unpacked registry commits the read before the HTTP call"),
+    Case(_INIT_DB.format(body="    latest = Speech.query.first()\n"
+                              "    db_session.rollback()\n" + _INIT_GET
+                              + "\n    db_session.add(Speech())\n    db_session.commit()"),
+         note="look-alike: the unpacked registry's transaction is rolled back before the "
+              "HTTP call"),
+]
+
+_INIT_DB_ONE = _INIT_DB.replace("    return engine, session", "    return session").replace(
+    'engine, db_session = init_db(', 'db_session = init_db(')
+
+INVALID += [
+    Case(_INIT_DB_ONE.format(body="    latest = Speech.query.first()\n"
+                                  + _INIT_GET + "  # expect: PS207\n"
+                                  "    db_session.add(Speech())\n    db_session.commit()"),
+         note="the setup function returns the registry alone (`db_session = init_db(url)`)"),
+]
+
+VALID += [
+    Case(_INIT_DB_ONE.format(body="    latest = Speech.query.first()\n"
+                                  "    db_session.commit()\n" + _INIT_GET
+                                  + "\n    db_session.add(Speech())\n    db_session.commit()"),
+         note="look-alike: the registry the setup function returns commits the read "
+              "before the HTTP call"),
+]
+
+_INIT_DB_MODULE = _INIT_DB_ONE.split("\n\nclass Speech(Base):")[0] + "\n"
+_INIT_DB_VIEWS = """\
+import requests
+
+from shop.db import Base, db_session
+
+
+class Speech(Base):
+    __tablename__ = "speech"
+
+
+def refresh(day):
+{body}
+"""
+
+INVALID += [
+    Case(_INIT_DB_VIEWS.format(body="    latest = Speech.query.first()\n"
+                                    + _INIT_GET + "  # expect: PS207\n"
+                                    "    db_session.commit()"),
+         files={"shop/__init__.py": "", "shop/db.py": _INIT_DB_MODULE}, path="shop/views.py",
+         note="the registry init_db() returns is bound in another module and imported"),
+]
+
+VALID += [
+    Case(_INIT_DB_VIEWS.format(body="    latest = Speech.query.first()\n"
+                                    "    db_session.commit()\n" + _INIT_GET),
+         files={"shop/__init__.py": "", "shop/db.py": _INIT_DB_MODULE}, path="shop/views.py",
+         note="look-alike: the imported registry init_db() returned commits the read "
+              "before the HTTP call"),
+]
