@@ -213,6 +213,22 @@ def preorder_spans(node: cst.CSTNode) -> tuple[list[cst.CSTNode], dict[int, tupl
     return nodes, spans
 
 
+def name_leaves(body: cst.CSTNode, name: str) -> bool:
+    """The local `name` leaves the code under `body` as a value: returned, yielded or
+    stored (`self.conn = conn`, `conns[k] = conn`; an assignment to plain names only
+    rebinds). Nested scopes are not entered."""
+    for n in iter_nodes(body):
+        value: cst.BaseExpression | None = None
+        if isinstance(n, cst.Return | cst.Yield):
+            value = n.value if isinstance(n.value, cst.BaseExpression) else None
+        elif isinstance(n, cst.Assign) and not all(
+                isinstance(t.target, cst.Name) for t in n.targets):
+            value = n.value
+        if isinstance(value, cst.Name) and value.value == name:
+            return True
+    return False
+
+
 def loop_own_nodes(body: cst.CSTNode) -> list[cst.CSTNode]:
     """The nodes of a loop body outside the loops, functions and classes nested in it
     (their `break` and `continue` are theirs)."""

@@ -35,6 +35,7 @@ from poolsafe.analysis.cstutil import (
     iter_calls,
     iter_nodes,
     keyword_arg,
+    name_leaves,
     names_in,
     positional_args,
     preorder_spans,
@@ -64,7 +65,7 @@ from poolsafe.analysis.rolling_commit import (
 from poolsafe.analysis.session_handback import (
     decorator_sessions,
     every_caller_ends,
-    named_not_called,
+    plain_call_sites,
 )
 from poolsafe.analysis.session_reads import only_runs_statements, param_for
 from poolsafe.analysis.statement_errors import is_sqlalchemy_dialect, statement_level_only
@@ -786,12 +787,9 @@ class FunctionFlow:
                 or (func.cls is not None and func.is_method) or func.is_async \
                 or func.is_generator or not self._falsy_on_failure:
             return False
-        known = facts(self.index)
-        if known.executor_callers(func) or known.handed_callers(func) \
-                or named_not_called(self.index, func):
-            return False
         # a test calling the helper on its fixture's connection ends with the test
-        sites = [s for s in known.callers(func) if not is_test_module(s.module)]
+        sites = [s for s in plain_call_sites(self.index, func)
+                 if not is_test_module(s.module)]
         if not sites:
             return False
         params = func.param_names()
@@ -870,11 +868,7 @@ class FunctionFlow:
         if func.cls is not None or func.parent is not None or func.is_async \
                 or func.is_generator or not self._falsy_on_failure:
             return False
-        known = facts(self.index)
-        if known.executor_callers(func) or known.handed_callers(func) \
-                or named_not_called(self.index, func):
-            return False
-        sites = known.callers(func)
+        sites = plain_call_sites(self.index, func)
         return bool(sites) and all(
             site.func is not None and request_handler(self.index, site.func) == "flask"
             and done_with_database_after(self.index, site.call, site.module, site.func)
@@ -3288,19 +3282,9 @@ def _raises_when_false_test(call: cst.Call, func: FunctionInfo) -> bool:
 def _kept_beyond(func: FunctionInfo, local: str) -> bool:
     """The local `local` of `func` leaves it other than by a call's argument: returned,
     yielded, stored (`self.conn = conn`, `conns[k] = conn`) or declared `global`."""
-    for n in iter_nodes(func.node.body):
-        if isinstance(n, (cst.Global, cst.Nonlocal)) and any(
-                x.name.value == local for x in n.names):
-            return True
-        value: cst.BaseExpression | None = None
-        if isinstance(n, cst.Return | cst.Yield):
-            value = n.value if isinstance(n.value, cst.BaseExpression) else None
-        elif isinstance(n, cst.Assign) and not all(
-                isinstance(t.target, cst.Name) for t in n.targets):
-            value = n.value
-        if isinstance(value, cst.Name) and value.value == local:
-            return True
-    return False
+    return any(isinstance(n, (cst.Global, cst.Nonlocal))
+               and any(x.name.value == local for x in n.names)
+               for n in iter_nodes(func.node.body)) or name_leaves(func.node.body, local)
 
 
 def _tests_falsy(test: cst.BaseExpression, name: str) -> bool:

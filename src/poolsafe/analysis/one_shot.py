@@ -57,6 +57,7 @@ from poolsafe.analysis.cstutil import (
     children,
     iter_nodes,
     keyword_arg,
+    name_leaves,
     positional_args,
     strip_await,
 )
@@ -315,16 +316,7 @@ def _disposing_callee(index: ProjectIndex, func: FunctionInfo, scope: cst.CSTNod
 def _handed_on(func: FunctionInfo, local: str) -> bool:
     """The engine in `local` leaves `func` before its disposal may run: returned,
     yielded, or stored (`self.engine = engine`, `engines[k] = engine`)."""
-    for n in iter_nodes(func.node.body):
-        value: cst.BaseExpression | None = None
-        if isinstance(n, cst.Return | cst.Yield):
-            value = n.value if isinstance(n.value, cst.BaseExpression) else None
-        elif isinstance(n, cst.Assign) and not all(
-                isinstance(t.target, cst.Name) for t in n.targets):
-            value = n.value
-        if isinstance(value, cst.Name) and value.value == local:
-            return True
-    return False
+    return name_leaves(func.node.body, local)
 
 
 def _project_importers(index: ProjectIndex, module: ModuleInfo) -> list[ModuleInfo]:

@@ -13,7 +13,7 @@ from poolsafe.analysis.cstutil import argument_for, children, iter_nodes, strip_
 from poolsafe.analysis.fastapi_depends import depends_of
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
-from poolsafe.analysis.project_facts import facts, request_handler
+from poolsafe.analysis.project_facts import CallSite, facts, request_handler
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.values import Connection, FunctionRef
 
@@ -88,11 +88,7 @@ def every_caller_ends(index: ProjectIndex, func: FunctionInfo, param: str,
     and ends right after the call, so the failed transaction is never reused."""
     if depth >= _CALLER_DEPTH or func.parent is not None:
         return False
-    known = facts(index)
-    if known.executor_callers(func) or known.handed_callers(func) \
-            or named_not_called(index, func):
-        return False
-    sites = known.callers(func)
+    sites = plain_call_sites(index, func)
     if not sites:
         return False
     params = func.param_names()
@@ -104,6 +100,17 @@ def every_caller_ends(index: ProjectIndex, func: FunctionInfo, param: str,
                                         passed.value, depth):
             return False
     return True
+
+
+def plain_call_sites(index: ProjectIndex, func: FunctionInfo) -> list[CallSite]:
+    """The calls of `func` in the project, when each runs it by name: none when it is
+    handed to a worker thread, handed on as a value, or its name is read other than as
+    a callee (`named_not_called`: a caller the call sites do not show may run it)."""
+    known = facts(index)
+    if known.executor_callers(func) or known.handed_callers(func) \
+            or named_not_called(index, func):
+        return []
+    return known.callers(func)
 
 
 def named_not_called(index: ProjectIndex, func: FunctionInfo) -> bool:
