@@ -4718,3 +4718,77 @@ VALID += [
          note="look-alike: the imported registry init_db() returned commits the read "
               "before the HTTP call"),
 ]
+
+# Round 39 (prec83): a pymysql / mysql.connector connection a class opens in
+# autocommit by other spellings than `self.conn = connect(..., autocommit=True)`:
+# opened into a local and stored (`connection = pymysql.connect(..., autocommit=True);
+# self.connection = connection`), switched on after the connect (pymysql's method
+# `conn.autocommit(True)`, mysql.connector's property `conn.autocommit = True`), or
+# passed through `**` (a dict literal, or a dict the method builds). No transaction
+# is open, so the sleep holds nothing.
+_MONITOR = """\
+import time
+
+import {driver}
+
+
+class Monitor:
+    def __init__(self, host):
+        self.host = host
+        self.connection = None
+
+    def connect(self):
+{opened}
+        self.connection = connection
+        with self.connection.cursor() as cur:
+            cur.execute("SET SESSION sql_mode=''")
+
+    def poll(self):
+        while True:
+            self.connect()
+            time.sleep(1){expect}
+"""
+
+
+def _monitor(opened: str, driver: str = "pymysql", expect: bool = False) -> str:
+    return _MONITOR.format(driver=driver, opened=opened,
+                           expect="  # expect: PS207" if expect else "")
+
+
+VALID += [
+    Case(_monitor('        connection = pymysql.connect(host=self.host, autocommit=True)'),
+         note="the autocommit connection is opened into a local, then stored on self"),
+    Case(_monitor('        connection = pymysql.connect(host=self.host)\n'
+                  '        connection.autocommit(True)'),
+         note="pymysql's autocommit(True) method, called after the connect"),
+    Case(_monitor('        connection = mysql.connector.connect(host=self.host)\n'
+                  '        connection.autocommit = True', driver="mysql.connector"),
+         note="mysql.connector's autocommit property, set after the connect"),
+    Case(_monitor('        connection = pymysql.connect(**{"host": self.host, '
+                  '"autocommit": True})'),
+         note="autocommit passed in a `**` dict literal"),
+    Case(_monitor('        options = {"host": self.host, "user": "monitor", "autocommit": True}\n'
+                  '        connection = pymysql.connect(**options)'),
+         note="autocommit passed in a `**` dict the method builds"),
+]
+
+INVALID += [
+    Case(_monitor('        connection = pymysql.connect(host=self.host, autocommit=False)',
+                  expect=True),
+         note="look-alike: the stored local is opened with autocommit=False"),
+    Case(_monitor('        connection = pymysql.connect(host=self.host)\n'
+                  '        connection.autocommit(False)', expect=True),
+         note="look-alike: autocommit(False)"),
+    Case(_monitor('        connection = pymysql.connect(host=self.host)\n'
+                  '        admin = pymysql.connect(host=self.host, autocommit=True)\n'
+                  '        admin.close()', expect=True),
+         note="look-alike: a different connection is opened in autocommit"),
+    Case(_monitor('        connection = mysql.connector.connect(host=self.host)\n'
+                  '        admin = mysql.connector.connect(host=self.host)\n'
+                  '        admin.autocommit = True\n'
+                  '        admin.close()', driver="mysql.connector", expect=True),
+         note="look-alike: autocommit is turned on for a different connection"),
+    Case(_monitor('        options = {"host": self.host, "user": "monitor", "autocommit": False}\n'
+                  '        connection = pymysql.connect(**options)', expect=True),
+         note="look-alike: the `**` dict says autocommit False"),
+]
