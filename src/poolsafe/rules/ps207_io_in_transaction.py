@@ -1928,7 +1928,9 @@ class _Walker:
                 return None  # calling a generator function runs none of its body yet
             if callee.func.is_async and id(call) not in self.awaited():
                 return None  # nor a coroutine function's, unless it is awaited here
-            if runs_in_background(self.index, callee.func):
+            if callee.func.node.decorators and runs_in_background(
+                    self.index, callee.func,
+                    id(call) in _discarded_calls(self.func.node)):
                 return None  # its decorator runs it on a new thread and returns
             inside = _slow_inside(self.index, callee.func, 0,
                                   _untaken_calls(callee.func, call))
@@ -2320,6 +2322,13 @@ def _untaken_calls(func: FunctionInfo, call: cst.Call) -> frozenset[int]:
     return frozenset(dead)
 
 
+def _discarded_calls(node: cst.FunctionDef) -> frozenset[int]:
+    """id() of the calls made as statements in the function (`notify(order)`, also
+    awaited): what they return is dropped."""
+    return frozenset(id(strip_await(n.value)[0]) for n in iter_nodes(node.body)
+                     if isinstance(n, cst.Expr))
+
+
 def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int,
                  untaken: frozenset[int] = frozenset()) -> tuple[str, str] | None:
     """The first slow call a project function makes (or a project function it calls,
@@ -2357,7 +2366,8 @@ def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int,
                         and id(call) not in _iterated_calls(func.node.body)) and not (
                         callee.func.is_async
                         and id(call) not in _awaited_calls(func.node.body)) \
-                        and not runs_in_background(index, callee.func):
+                        and not (callee.func.node.decorators and runs_in_background(
+                            index, callee.func, id(call) in _discarded_calls(func.node))):
                     inner = _slow_inside(index, callee.func, depth + 1,
                                          _untaken_calls(callee.func, call))
                     if inner is not None:

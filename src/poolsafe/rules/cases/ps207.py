@@ -4871,3 +4871,27 @@ INVALID += [
                 "look-alike: the wrapper starts an unrelated thread and calls the function "
                 "itself", expect=True),
 ]
+
+# The wrapper returns the thread it started (`return thr`): a caller that drops it
+# (the call made as a statement) does not wait; one that keeps it may join it.
+_RETURNS_THREAD = ("        thr = Thread(target=f, args=args, kwargs=kwargs)\n"
+                   "        thr.start()\n"
+                   "        return thr\n")
+
+VALID += [
+    _background(_RETURNS_THREAD,
+                "the wrapper returns the thread it started; the caller drops it"),
+]
+
+INVALID += [
+    Case(_BACKGROUND_VIEW.replace("    send_email(order_id){expect}\n",
+                                  "    send_email(order_id).join(){expect}\n").format(
+        expect="  # expect: PS207"),
+         files=_background(_RETURNS_THREAD, "").files, path="shop/views.py",
+         note="look-alike: the caller joins the thread the wrapper returns"),
+    Case(_BACKGROUND_VIEW.replace("    send_email(order_id){expect}\n",
+                                  "    worker = send_email(order_id){expect}\n"
+                                  "    worker.join()\n").format(expect="  # expect: PS207"),
+         files=_background(_RETURNS_THREAD, "").files, path="shop/views.py",
+         note="look-alike: the caller keeps the returned thread and joins it"),
+]
