@@ -2,7 +2,8 @@
 `conn.autocommit = True`, `conn.set_session(autocommit=True)`,
 `conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)` (or `0`), psycopg 3's
 `conn.set_autocommit(True)` (`await conn.set_autocommit(True)` on an async
-connection), and `conn.execution_options(isolation_level="AUTOCOMMIT")`.
+connection), pymysql's (and MySQLdb's) method `conn.autocommit(True)`, and
+`conn.execution_options(isolation_level="AUTOCOMMIT")`.
 
 Shared by the index (an acquire wrapper that returns such a connection hands out
 an autocommit connection) and by the per-function resources."""
@@ -54,9 +55,10 @@ def owner_of_call(call: cst.Call) -> str | None:
 
 
 def _sets_autocommit(call: cst.Call) -> bool:
-    """psycopg 3's `conn.set_autocommit(True)`."""
+    """psycopg 3's `conn.set_autocommit(True)`, pymysql's `conn.autocommit(True)`."""
     func = call.func
-    if not (isinstance(func, cst.Attribute) and func.attr.value == "set_autocommit"):
+    if not (isinstance(func, cst.Attribute)
+            and func.attr.value in ("set_autocommit", "autocommit")):
         return False
     args = [a.value for a in call.args if a.keyword is None]
     value = args[0] if args else keyword_arg(call, "value")
@@ -76,3 +78,90 @@ def _sets_autocommit_level(call: cst.Call) -> bool:
         return level.value == "0"
     name = dotted_name(level)
     return name is not None and name.rsplit(".", 1)[-1] == "ISOLATION_LEVEL_AUTOCOMMIT"
+
+
+def _is_true(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Name) and node.value == "True"
+
+
+def _dict_has_autocommit(node: cst.BaseExpression) -> bool:
+    """`{"autocommit": True, ...}` (a dict literal)."""
+    return isinstance(node, cst.Dict) and any(
+        isinstance(el, cst.DictElement) and string_value(el.key) == "autocommit"
+        and _is_true(el.value) for el in node.elements)
+
+
+def autocommit_dicts(body: cst.CSTNode) -> set[str]:
+    """Names of dicts `body` sets `"autocommit": True` in (`args["autocommit"] = True`,
+    `args = {"autocommit": True, ...}`, `args = dict(autocommit=True, ...)`,
+    `args.update(autocommit=True)`)."""
+    out: set[str] = set()
+    for node in iter_nodes(body):
+        if isinstance(node, cst.Assign) and _is_true(node.value):
+            for t in node.targets:
+                tgt = t.target
+                if isinstance(tgt, cst.Subscript) and isinstance(tgt.value, cst.Name) \
+                        and len(tgt.slice) == 1 \
+                        and isinstance(tgt.slice[0].slice, cst.Index) \
+                        and string_value(tgt.slice[0].slice.value) == "autocommit":
+                    out.add(tgt.value.value)
+        elif isinstance(node, cst.Assign) and (
+                _dict_has_autocommit(node.value)
+                or (isinstance(node.value, cst.Call) and isinstance(node.value.func, cst.Name)
+                    and node.value.func.value == "dict"
+                    and _is_true(keyword_arg(node.value, "autocommit")))):
+            out.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value == "update" \
+                and isinstance(node.func.value, cst.Name) \
+                and _is_true(keyword_arg(node, "autocommit")):
+            out.add(node.func.value.value)
+    return out
+
+
+def opens_in_autocommit(call: cst.Call, dicts: set[str] | frozenset[str] = frozenset()) -> bool:
+    """A call that passes autocommit on: `connect(dsn, autocommit=True)`,
+    `connect(**{"autocommit": True, ...})`, or `connect(**args)` with `args` one of
+    `dicts` (`autocommit_dicts` of the same function)."""
+    if _is_true(keyword_arg(call, "autocommit")):
+        return True
+    for a in call.args:
+        if a.star != "**":
+            continue
+        if _dict_has_autocommit(a.value) or (
+                isinstance(a.value, cst.Name) and a.value.value in dicts):
+            return True
+    return False
+
+
+def stored_in_autocommit(body: cst.CSTNode) -> set[str]:
+    """The attributes `body` stores a connection in autocommit in: acquired so
+    (`self.conn = await AsyncConnection.connect(dsn, autocommit=True)`), or a local
+    that is (`conn = pymysql.connect(..., autocommit=True)`, or `conn.autocommit(True)`
+    / `conn.autocommit = True` on it) stored afterwards (`self.connection = conn`).
+    A local also bound to a connection opened without it is left out."""
+    dicts = autocommit_dicts(body)
+    switched = {t for t in autocommit_targets(body) if "." not in t}
+    opened: set[str] = set()
+    plain: set[str] = set()
+    stores: list[tuple[str, str]] = []
+    out: set[str] = set()
+    for node in iter_nodes(body):
+        if not isinstance(node, cst.Assign) or len(node.targets) != 1:
+            continue
+        target = node.targets[0].target
+        value = node.value.expression if isinstance(node.value, cst.Await) else node.value
+        name = dotted_name(target)
+        if name is None:
+            continue
+        if isinstance(value, cst.Call):
+            if isinstance(target, cst.Attribute):
+                if opens_in_autocommit(value, dicts):
+                    out.add(name)
+            elif isinstance(target, cst.Name):
+                (opened if opens_in_autocommit(value, dicts) else plain).add(name)
+        elif isinstance(target, cst.Attribute) and isinstance(value, cst.Name):
+            stores.append((name, value.value))
+    local = switched | (opened - plain)
+    out.update(attr for attr, source in stores if source in local)
+    return out

@@ -53,6 +53,7 @@ from poolsafe.analysis.local_lists import cannot_raise_on_own_list
 from poolsafe.analysis.local_owner import dies_with_local_object
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.module_sessions import ended_at_request_end, long_lived_binding
+from poolsafe.analysis.plain_callables import calls_plain_lambda
 from poolsafe.analysis.project_facts import cli_command, facts, request_handler
 from poolsafe.analysis.request_end import done_with_database_after
 from poolsafe.analysis.resolution import external_name, resolve
@@ -1504,7 +1505,8 @@ class FunctionFlow:
         if _may_raise(call):
             return not self._catches_everything(call) \
                 and not cannot_raise_on_own_list(self.func, call) \
-                and id(call) not in self.res.bound_session_calls
+                and id(call) not in self.res.bound_session_calls \
+                and not calls_plain_lambda(self.index, self.func, call)
         f = call.func
         if isinstance(f, cst.Attribute) and f.attr.value == "cursor":
             owner = self.res.owner(f.value)

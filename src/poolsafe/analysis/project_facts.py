@@ -1028,7 +1028,10 @@ def once_per_process(index: ProjectIndex, func: FunctionInfo, depth: int = 0) ->
     `initialize()` and `start()` of a traitlets `Application` subclass (JupyterHub's
     app and its subcommands), and the set-up
     hooks of a Jupyter server extension's `ExtensionApp` (`initialize_settings()`,
-    `initialize_handlers()`, `initialize_templates()`); a function of an
+    `initialize_handlers()`, `initialize_templates()`); a function that parses the
+    process's command line (`parser.parse_args()` with no argument list, outside
+    loops, in a module that imports argparse: `RalseiCli.run()`), whose calls in the
+    project, if any, are one-shot too; a function of an
     Alembic environment or migration script (a module that imports `alembic.context`
     or `alembic.op`); an Airflow task callable (`@task`, or handed to an operator as
     `python_callable=`), which the task runner calls once per task instance in a
@@ -1073,6 +1076,12 @@ def once_per_process(index: ProjectIndex, func: FunctionInfo, depth: int = 0) ->
             for s in facts(index).callers(func) if not is_test_module(s.module))
     if func.parent is None and _migration_module(func.module):
         return True
+    if func.parent is None and _parses_process_argv(func):
+        # it reads the process's command line: a program's entry; a call of it in the
+        # project must be one-shot too
+        return all(not _repeats(s) and (s.func is None or (
+            depth < _MAX_ONCE_DEPTH and is_cli_entry(index, s.func, depth + 1)))
+            for s in facts(index).callers(func) if not is_test_module(s.module))
     if func.parent is not None:
         # a nested function only its enclosing function's own body calls, outside
         # loops (`asyncio.run(do_setup())` in a CLI command) runs as often as it does
@@ -1106,6 +1115,27 @@ def once_per_process(index: ProjectIndex, func: FunctionInfo, depth: int = 0) ->
         not _repeats(s) and (s.func is None or (depth < _MAX_ONCE_DEPTH and is_cli_entry(
             index, s.func, depth + 1)))
         for s in sites)
+
+
+#: argparse parser methods that read the process's command line (`sys.argv`) when
+#: given no argument list
+_ARGV_PARSES = frozenset({"parse_args", "parse_known_args", "parse_intermixed_args",
+                          "parse_known_intermixed_args"})
+
+
+def _parses_process_argv(func: FunctionInfo) -> bool:
+    """`parser.parse_args()` with no arguments in the function's own body, outside
+    loops, in a module that imports argparse: it parses the process's command line,
+    which a program does once, in its entry (`RalseiCli.run()`, a `main()`). Given an
+    argument list (`parser.parse_args(words)`: a bot parsing each message) it says
+    nothing."""
+    if not any(q == "argparse" or q.startswith("argparse.")
+               for q in func.module.imports.values()):
+        return False
+    return any(
+        isinstance(call.func, cst.Attribute) and call.func.attr.value in _ARGV_PARSES
+        and not call.args and not _in_loop(CallSite(call, func.module, func))
+        for call in func.direct_calls)
 
 
 def _test_support(index: ProjectIndex, func: FunctionInfo) -> bool:

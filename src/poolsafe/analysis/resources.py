@@ -12,13 +12,17 @@ from functools import cached_property
 
 import libcst as cst
 
-from poolsafe.analysis.autocommit import autocommit_targets
+from poolsafe.analysis.autocommit import (
+    autocommit_dicts,
+    autocommit_targets,
+    opens_in_autocommit,
+    stored_in_autocommit,
+)
 from poolsafe.analysis.cstutil import (
     argument_for,
     dotted_name,
     iter_nodes,
     keyword_arg,
-    string_value,
     strip_await,
 )
 from poolsafe.analysis.index import ProjectIndex, annotation_parts, held, param_annotation
@@ -406,20 +410,18 @@ class FunctionResources:
         # an acquisition with autocommit=True: `conn = psycopg.connect(..., autocommit=True)`,
         # or through keyword arguments: `args["autocommit"] = True; connect(dsn, **args)`
         # (the dicts matter only to a call that unpacks one)
-        autocommit_dicts: set[str] | None = None
+        dicts: set[str] | None = None
         for name, values in self.func.locals.items():
             for v in values:
                 bound = v.item if isinstance(v, WithBinding) else v
                 if isinstance(bound, cst.BaseExpression):
                     inner = bound.expression if isinstance(bound, cst.Await) else bound
                     if isinstance(inner, cst.Call):
-                        ac = keyword_arg(inner, "autocommit")
-                        unpacked = [a.value.value for a in inner.args
-                                    if a.star == "**" and isinstance(a.value, cst.Name)]
-                        if unpacked and autocommit_dicts is None:
-                            autocommit_dicts = self._autocommit_dicts()
-                        if (isinstance(ac, cst.Name) and ac.value == "True") or any(
-                                n in (autocommit_dicts or ()) for n in unpacked):
+                        unpacked = any(a.star == "**" and isinstance(a.value, cst.Name)
+                                       for a in inner.args)
+                        if unpacked and dicts is None:
+                            dicts = autocommit_dicts(self.func.node.body)
+                        if opens_in_autocommit(inner, dicts or set()):
                             out.add(name)
                         else:
                             # from an autocommit engine, pool or session factory
@@ -443,38 +445,10 @@ class FunctionResources:
             if not their:
                 continue
             prefix = their[0].name.value + "."
-            for target in autocommit_targets(method.node.body) | _acquired_in_autocommit(
+            for target in autocommit_targets(method.node.body) | stored_in_autocommit(
                     method.node.body):
                 if target.startswith(prefix):
                     out.add(me + "." + target[len(prefix):])
-        return out
-
-    def _autocommit_dicts(self) -> set[str]:
-        """Names of dicts this function sets `"autocommit": True` in (`args["autocommit"]
-        = True`, `args = {"autocommit": True, ...}`, `args.update(autocommit=True)`)."""
-        out: set[str] = set()
-        for node in iter_nodes(self.func.node.body):
-            if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) \
-                    and node.value.value == "True":
-                for t in node.targets:
-                    tgt = t.target
-                    if isinstance(tgt, cst.Subscript) and isinstance(tgt.value, cst.Name) \
-                            and len(tgt.slice) == 1 \
-                            and isinstance(tgt.slice[0].slice, cst.Index) \
-                            and string_value(tgt.slice[0].slice.value) == "autocommit":
-                        out.add(tgt.value.value)
-            elif isinstance(node, cst.Assign) and isinstance(node.value, cst.Dict):
-                if any(isinstance(el, cst.DictElement) and string_value(el.key) == "autocommit"
-                       and isinstance(el.value, cst.Name) and el.value.value == "True"
-                       for el in node.value.elements):
-                    out.update(t.target.value for t in node.targets
-                               if isinstance(t.target, cst.Name))
-            elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
-                    and node.func.attr.value == "update" \
-                    and isinstance(node.func.value, cst.Name):
-                ac = keyword_arg(node, "autocommit")
-                if isinstance(ac, cst.Name) and ac.value == "True":
-                    out.add(node.func.value.value)
         return out
 
     # ---------------------------------------------------------------- kinds
@@ -606,22 +580,6 @@ def _produced_value(node: cst.CSTNode) -> cst.BaseExpression | None:
         return node.value
     return None
 
-
-def _acquired_in_autocommit(body: cst.CSTNode) -> set[str]:
-    """The attributes `body` stores a connection acquired in autocommit on
-    (`self.conn = await AsyncConnection.connect(dsn, autocommit=True)`)."""
-    out: set[str] = set()
-    for node in iter_nodes(body):
-        if not isinstance(node, cst.Assign) or len(node.targets) != 1:
-            continue
-        target = node.targets[0].target
-        value = node.value.expression if isinstance(node.value, cst.Await) else node.value
-        if isinstance(target, cst.Attribute) and isinstance(value, cst.Call):
-            ac = keyword_arg(value, "autocommit")
-            name = dotted_name(target)
-            if isinstance(ac, cst.Name) and ac.value == "True" and name is not None:
-                out.add(name)
-    return out
 
 def module_binding(index: ProjectIndex, module: ModuleInfo, name: str,
                    depth: int = 0) -> tuple[ModuleInfo, str] | None:

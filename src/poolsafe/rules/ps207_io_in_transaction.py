@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
+from poolsafe.analysis.background_decorators import runs_in_background
 from poolsafe.analysis.cstutil import (
     argument_for,
     binding_targets,
@@ -239,7 +240,11 @@ class IoInTransaction(Rule):
     its body there; a project coroutine function counts only where the caller awaits
     it (`await notify()`, `await asyncio.gather(notify())`, a name bound to it and
     awaited): one handed to `asyncio.create_task()` runs in another task, and the
-    transaction does not wait for it; a service built with the caller's session
+    transaction does not wait for it; nor does it wait for a project function whose
+    project decorator runs it on a new thread and returns (the wrapper hands it, or a
+    nested runner that calls it, to `Thread(target=...)`, `Timer(...)` or an
+    executor's `submit()`, and neither joins, waits on the future, nor calls it
+    itself: `background_decorators`); a service built with the caller's session
     (`self.db = db` from a parameter annotated `Session`) counts as holding it, and
     a method of the same object that runs a statement on that session and leaves
     its transaction open (`photo = await self.find(id)`) opens it in the caller; so
@@ -1923,6 +1928,10 @@ class _Walker:
                 return None  # calling a generator function runs none of its body yet
             if callee.func.is_async and id(call) not in self.awaited():
                 return None  # nor a coroutine function's, unless it is awaited here
+            if callee.func.node.decorators and runs_in_background(
+                    self.index, callee.func,
+                    id(call) in _discarded_calls(self.func.node)):
+                return None  # its decorator runs it on a new thread and returns
             inside = _slow_inside(self.index, callee.func, 0,
                                   _untaken_calls(callee.func, call))
             if inside is not None:
@@ -2313,6 +2322,13 @@ def _untaken_calls(func: FunctionInfo, call: cst.Call) -> frozenset[int]:
     return frozenset(dead)
 
 
+def _discarded_calls(node: cst.FunctionDef) -> frozenset[int]:
+    """id() of the calls made as statements in the function (`notify(order)`, also
+    awaited): what they return is dropped."""
+    return frozenset(id(strip_await(n.value)[0]) for n in iter_nodes(node.body)
+                     if isinstance(n, cst.Expr))
+
+
 def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int,
                  untaken: frozenset[int] = frozenset()) -> tuple[str, str] | None:
     """The first slow call a project function makes (or a project function it calls,
@@ -2349,7 +2365,9 @@ def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int,
                         callee.func.is_generator
                         and id(call) not in _iterated_calls(func.node.body)) and not (
                         callee.func.is_async
-                        and id(call) not in _awaited_calls(func.node.body)):
+                        and id(call) not in _awaited_calls(func.node.body)) \
+                        and not (callee.func.node.decorators and runs_in_background(
+                            index, callee.func, id(call) in _discarded_calls(func.node))):
                     inner = _slow_inside(index, callee.func, depth + 1,
                                          _untaken_calls(callee.func, call))
                     if inner is not None:

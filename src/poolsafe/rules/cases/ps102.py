@@ -8383,3 +8383,114 @@ def stream_once(dsn, table, columns=None):
 """, note=("look-alike: a yield before the try (a consumer may leave the generator "
                "suspended there); a finally that only commits")),
 ]
+
+# Round 39 (prec83): a loop-carried connection (`conn = None` before the loop, opened
+# inside it, closed by the `except Exception` handler and after the loop) whose loop
+# test calls a callable attribute, `while self._running and self._active():`. When
+# the attribute only ever holds a lambda that calls nothing (`lambda: True` in
+# `__init__`, `lambda: worker_active` passed to the setter by its every caller), the
+# test cannot raise between rounds and no path leaves with the connection open. A
+# lambda that calls something, a setter handed on as a value (a caller the analysis
+# does not see), or another module assigning the attribute, may still raise there.
+_OBSERVER = """\
+import asyncio
+import logging
+
+import asyncpg
+
+logger = logging.getLogger(__name__)
+
+
+class Observer:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self._running = True
+        self._active = lambda: True
+
+    def set_check(self, check):
+        self._active = check
+
+    async def observe(self):
+        conn = None
+        while self._running and self._active():
+            try:
+                if conn is None:
+                    conn = await asyncpg.connect(self.dsn){expect}
+                    await conn.execute("SET application_name = 'observer'")
+                await conn.fetch("SELECT pid FROM pg_locks")
+                await asyncio.sleep(5)
+            except asyncio.CancelledError:
+                break
+            except Exception as e:
+                logger.warning("observer error: %s", e)
+                if conn:
+                    try:
+                        await conn.close()
+                    except Exception:
+                        pass
+                    conn = None
+                await asyncio.sleep(1.0)
+        if conn:
+            try:
+                await conn.close()
+            except Exception:
+                pass
+"""
+
+
+def _observer(runner: str, note: str, expect: bool = False) -> Case:
+    return Case(_OBSERVER.format(expect="  # expect: PS102" if expect else ""),
+                files={"app/__init__.py": "", "app/runner.py": runner},
+                path="app/observer.py", note=note)
+
+
+_RUNNER = """\
+from app.observer import Observer
+
+
+async def run(dsn, work):
+    observer = Observer(dsn)
+    worker_active = True
+    observer.set_check({check})
+    await observer.observe()
+"""
+
+VALID += [
+    _observer(_RUNNER.format(check="lambda: worker_active"),
+              "the loop test's callable attribute only holds `lambda: True` and the "
+              "lambda the one caller passes, reading a name: it cannot raise"),
+    _observer(_RUNNER.format(check="lambda: False"),
+              "the caller passes a lambda returning a constant"),
+]
+
+INVALID += [
+    _observer(_RUNNER.format(check="lambda: work.is_alive()"),
+              "look-alike: the lambda passed calls a method, which may raise", expect=True),
+    _observer(_RUNNER.format(check="lambda: worker_active")
+              + "\n\ndef wire(observer, check):\n    observer._active = check\n",
+              "look-alike: another module assigns the attribute a callable of its own",
+              expect=True),
+    _observer(_RUNNER.format(check="lambda: worker_active")
+              + "\n\ndef hooks(observer):\n    return [observer.set_check]\n",
+              "look-alike: the setter is handed on as a value: a caller not seen may "
+              "pass any callable", expect=True),
+    _observer("from app.observer import Observer\n\n\n"
+              "async def run(dsn):\n    await Observer(dsn).observe()\n",
+              "look-alike kept: the setter is never called by name, which the analysis "
+              "does not tell from a caller it cannot see", expect=True),
+]
+
+INVALID += [
+    Case(_OBSERVER.format(expect="  # expect: PS102").replace(
+        """                if conn:
+                    try:
+                        await conn.close()
+                    except Exception:
+                        pass
+                    conn = None
+""", "                conn = None\n"),
+         files={"app/__init__.py": "",
+                "app/runner.py": _RUNNER.format(check="lambda: worker_active")},
+         path="app/observer.py",
+         note="look-alike: the handler drops the connection without closing it"),
+]

@@ -3926,3 +3926,52 @@ def drivers():
 """, note=("look-alike: the probe connects, so each request opens a pool and a "
                    "connection")),
 ]
+
+# Round 39 (prec83): a function that parses the process's command line
+# (`parser.parse_args()` with no argument list, in a module that imports argparse)
+# is a program's entry and runs once per process, even when it is a library's public
+# method that no project code calls (a CLI class's `run()`): the engine it builds is
+# built once per run. Given an argument list (a bot parsing each message's words),
+# called by project code in a loop, or parsing inside a loop, it may run many times.
+_CLI_CLASS = """\
+from argparse import ArgumentParser
+
+import sqlalchemy
+
+
+class PipelineCli:
+    def __init__(self):
+        parser = ArgumentParser()
+        parser.add_argument("task")
+        parser.add_argument("--db")
+        self._argparser = parser
+
+    def run(self, tasks{param}):
+        args = self._argparser.parse_args({argv})
+        engine = sqlalchemy.create_engine(args.db){expect}
+        with engine.connect() as conn:
+            tasks[args.task](conn)
+"""
+
+
+def _cli_class(argv: str = "", param: str = "", extra: str = "", note: str = "",
+               expect: bool = False) -> Case:
+    return Case(_CLI_CLASS.format(argv=argv, param=param,
+                                  expect="  # expect: PS202" if expect else "") + extra,
+                note=note)
+
+
+VALID += [
+    _cli_class(note="a CLI class's run() parses the process's argv: one run per process"),
+    _cli_class(extra='\n\nif __name__ == "__main__":\n    PipelineCli().run({})\n',
+               note="the same run() called once from the module's __main__ block"),
+]
+
+INVALID += [
+    _cli_class(argv="words", param=", words",
+               note="look-alike: run() parses the argument list it is given (a bot's "
+                    "message), not the process's", expect=True),
+    _cli_class(extra="\n\ndef serve(batches):\n    for batch in batches:\n"
+                     "        PipelineCli().run(batch)\n",
+               note="look-alike: project code calls run() in a loop", expect=True),
+]

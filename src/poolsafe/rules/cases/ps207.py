@@ -4718,3 +4718,180 @@ VALID += [
          note="look-alike: the imported registry init_db() returned commits the read "
               "before the HTTP call"),
 ]
+
+# Round 39 (prec83): a pymysql / mysql.connector connection a class opens in
+# autocommit by other spellings than `self.conn = connect(..., autocommit=True)`:
+# opened into a local and stored (`connection = pymysql.connect(..., autocommit=True);
+# self.connection = connection`), switched on after the connect (pymysql's method
+# `conn.autocommit(True)`, mysql.connector's property `conn.autocommit = True`), or
+# passed through `**` (a dict literal, or a dict the method builds). No transaction
+# is open, so the sleep holds nothing.
+_MONITOR = """\
+import time
+
+import {driver}
+
+
+class Monitor:
+    def __init__(self, host):
+        self.host = host
+        self.connection = None
+
+    def connect(self):
+{opened}
+        self.connection = connection
+        with self.connection.cursor() as cur:
+            cur.execute("SET SESSION sql_mode=''")
+
+    def poll(self):
+        while True:
+            self.connect()
+            time.sleep(1){expect}
+"""
+
+
+def _monitor(opened: str, driver: str = "pymysql", expect: bool = False) -> str:
+    return _MONITOR.format(driver=driver, opened=opened,
+                           expect="  # expect: PS207" if expect else "")
+
+
+VALID += [
+    Case(_monitor('        connection = pymysql.connect(host=self.host, autocommit=True)'),
+         note="the autocommit connection is opened into a local, then stored on self"),
+    Case(_monitor('        connection = pymysql.connect(host=self.host)\n'
+                  '        connection.autocommit(True)'),
+         note="pymysql's autocommit(True) method, called after the connect"),
+    Case(_monitor('        connection = mysql.connector.connect(host=self.host)\n'
+                  '        connection.autocommit = True', driver="mysql.connector"),
+         note="mysql.connector's autocommit property, set after the connect"),
+    Case(_monitor('        connection = pymysql.connect(**{"host": self.host, '
+                  '"autocommit": True})'),
+         note="autocommit passed in a `**` dict literal"),
+    Case(_monitor('        options = {"host": self.host, "user": "monitor", "autocommit": True}\n'
+                  '        connection = pymysql.connect(**options)'),
+         note="autocommit passed in a `**` dict the method builds"),
+]
+
+INVALID += [
+    Case(_monitor('        connection = pymysql.connect(host=self.host, autocommit=False)',
+                  expect=True),
+         note="look-alike: the stored local is opened with autocommit=False"),
+    Case(_monitor('        connection = pymysql.connect(host=self.host)\n'
+                  '        connection.autocommit(False)', expect=True),
+         note="look-alike: autocommit(False)"),
+    Case(_monitor('        connection = pymysql.connect(host=self.host)\n'
+                  '        admin = pymysql.connect(host=self.host, autocommit=True)\n'
+                  '        admin.close()', expect=True),
+         note="look-alike: a different connection is opened in autocommit"),
+    Case(_monitor('        connection = mysql.connector.connect(host=self.host)\n'
+                  '        admin = mysql.connector.connect(host=self.host)\n'
+                  '        admin.autocommit = True\n'
+                  '        admin.close()', driver="mysql.connector", expect=True),
+         note="look-alike: autocommit is turned on for a different connection"),
+    Case(_monitor('        options = {"host": self.host, "user": "monitor", "autocommit": False}\n'
+                  '        connection = pymysql.connect(**options)', expect=True),
+         note="look-alike: the `**` dict says autocommit False"),
+]
+
+# Round 39 (prec83): a call of a project function whose project decorator runs it on
+# a new thread (`Thread(target=f, ...).start()`, a nested runner under an app
+# context, a `Timer`, an executor's `submit`) and returns without waiting: the caller
+# does not wait on the slow work in its body. A wrapper that joins the thread, waits
+# on the future, submits in a `with ThreadPoolExecutor()` block, or just calls the
+# function still runs the slow work inside the caller's transaction.
+_BACKGROUND_VIEW = """\
+from shop import db
+from shop.mailer import send_email
+from shop.models import Order
+
+
+def confirm(order_id):
+    order = Order.query.get(order_id)
+    order.status = "confirmed"
+    send_email(order_id){expect}
+    db.session.commit()
+"""
+
+_BACKGROUND_MAILER = """\
+import requests
+from shop.decorators import run_async
+
+
+@run_async
+def send_email(order_id):
+    requests.post("https://mail.example/send", json={"order": order_id}, timeout=10)
+"""
+
+
+def _background(wrapper: str, note: str, expect: bool = False) -> Case:
+    decorators = ("from concurrent.futures import ThreadPoolExecutor\n"
+                  "from functools import wraps\n"
+                  "from threading import Thread, Timer\n\n"
+                  "from flask import current_app\n\n"
+                  "executor = ThreadPoolExecutor(max_workers=4)\n\n\n"
+                  "def run_async(f):\n"
+                  "    @wraps(f)\n"
+                  "    def wrapper(*args, **kwargs):\n" + wrapper + "    return wrapper\n")
+    return Case(_BACKGROUND_VIEW.format(expect="  # expect: PS207" if expect else ""),
+                files={**_FLASK, "shop/decorators.py": decorators,
+                       "shop/mailer.py": _BACKGROUND_MAILER},
+                path="shop/views.py", note=note)
+
+
+VALID += [
+    _background("        thread = Thread(target=f, args=args, kwargs=kwargs)\n"
+                "        thread.start()\n",
+                "the decorator's wrapper starts a thread running the function and returns"),
+    _background("        app = current_app._get_current_object()\n\n"
+                "        def run():\n"
+                "            with app.app_context():\n"
+                "                f(*args, **kwargs)\n\n"
+                "        Thread(target=run, daemon=True).start()\n",
+                "the thread runs a nested runner that calls the function under an app context"),
+    _background("        Timer(0, f, args=args, kwargs=kwargs).start()\n",
+                "a Timer runs the function on its own thread"),
+    _background("        executor.submit(f, *args, **kwargs)\n",
+                "the function is submitted to a module executor, the future never waited on"),
+]
+
+INVALID += [
+    _background("        thread = Thread(target=f, args=args, kwargs=kwargs)\n"
+                "        thread.start()\n"
+                "        thread.join()\n",
+                "look-alike: the wrapper joins the thread before it returns", expect=True),
+    _background("        executor.submit(f, *args, **kwargs).result()\n",
+                "look-alike: the wrapper waits on the future's result", expect=True),
+    _background("        with ThreadPoolExecutor() as pool:\n"
+                "            pool.submit(f, *args, **kwargs)\n",
+                "look-alike: the executor block's exit waits for the task", expect=True),
+    _background("        return f(*args, **kwargs)\n",
+                "look-alike: the decorator just calls the function", expect=True),
+    _background("        Thread(target=print, args=args).start()\n"
+                "        f(*args, **kwargs)\n",
+                "look-alike: the wrapper starts an unrelated thread and calls the function "
+                "itself", expect=True),
+]
+
+# The wrapper returns the thread it started (`return thr`): a caller that drops it
+# (the call made as a statement) does not wait; one that keeps it may join it.
+_RETURNS_THREAD = ("        thr = Thread(target=f, args=args, kwargs=kwargs)\n"
+                   "        thr.start()\n"
+                   "        return thr\n")
+
+VALID += [
+    _background(_RETURNS_THREAD,
+                "the wrapper returns the thread it started; the caller drops it"),
+]
+
+INVALID += [
+    Case(_BACKGROUND_VIEW.replace("    send_email(order_id){expect}\n",
+                                  "    send_email(order_id).join(){expect}\n").format(
+        expect="  # expect: PS207"),
+         files=_background(_RETURNS_THREAD, "").files, path="shop/views.py",
+         note="look-alike: the caller joins the thread the wrapper returns"),
+    Case(_BACKGROUND_VIEW.replace("    send_email(order_id){expect}\n",
+                                  "    worker = send_email(order_id){expect}\n"
+                                  "    worker.join()\n").format(expect="  # expect: PS207"),
+         files=_background(_RETURNS_THREAD, "").files, path="shop/views.py",
+         note="look-alike: the caller keeps the returned thread and joins it"),
+]

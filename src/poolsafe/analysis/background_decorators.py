@@ -1,0 +1,125 @@
+"""Project decorators that run the decorated function on a new thread and return.
+
+    def run_async(f):
+        @wraps(f)
+        def wrapper(*args, **kwargs):
+            Thread(target=f, args=args, kwargs=kwargs).start()
+        return wrapper
+
+A call of a function so decorated starts a thread (or submits a task to an executor,
+`executor.submit(f, *args)`) and returns at once: the caller does not wait for the
+body, so slow work in it is not slow work the caller's transaction waits on (PS207).
+
+The decorator takes one parameter (the function), returns a function nested in it
+(the wrapper), and the wrapper hands the function, or a function nested in the
+decorator or the wrapper that calls it (`def run(): with app.app_context(): f(*a)`),
+to `Thread(target=...)`, `Timer(seconds, ...)` or `.submit(...)`. Not such a
+decorator, so the call still counts as running the body:
+
+- the wrapper also calls the function (or such a runner) itself;
+- the wrapper waits: it joins the thread, calls `.result()`, `.join()`,
+  `wait(...)` or `as_completed(...)`, or submits in a `with ThreadPoolExecutor()`
+  block (its exit waits for the task) (`joined_threads.joined_before_return`);
+- the wrapper returns a value other than the thread or future it started; when it
+  returns that (`return thr`), only a caller that drops the result (a call made as a
+  statement) does not wait: one that keeps it may join it;
+- a decorator that takes arguments (`@run_async(pool)`) is not followed.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import dotted_name, keyword_arg, positional_args
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.joined_threads import joined_before_return
+from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.values import FunctionRef
+
+#: calls in the wrapper that wait for a thread or a task
+_WAIT_METHODS = frozenset({"join", "result", "wait", "as_completed"})
+
+
+def runs_in_background(index: ProjectIndex, func: FunctionInfo, discarded: bool) -> bool:
+    """A project decorator of `func` runs it on a new thread (or an executor's) and
+    returns without waiting for it. `discarded`: the caller drops what the call
+    returns (a wrapper that returns the thread or the future lets a caller that keeps
+    it join or wait)."""
+    for deco in func.node.decorators:
+        if isinstance(deco.decorator, cst.Call):
+            continue
+        ref = index.evaluate(deco.decorator, func.module, func.parent)
+        if isinstance(ref, FunctionRef):
+            how = _hands_off(ref.func)
+            if how == _ALWAYS or (how == _IF_DROPPED and discarded):
+                return True
+    return False
+
+
+#: how a decorator hands the function off: whatever the caller does, or only when the
+#: caller drops the thread or future the wrapper returns
+_ALWAYS = "always"
+_IF_DROPPED = "if dropped"
+
+
+def _hands_off(outer: FunctionInfo) -> str | None:
+    params = outer.param_names()
+    if len(params) != 1 or isinstance(outer.node.params.star_arg, cst.Param) \
+            or outer.node.params.star_kwarg is not None:
+        return None
+    returned = {r.value.value for r in outer.returns if isinstance(r.value, cst.Name)}
+    wrappers = [f for f in outer.module.all_functions
+                if f.parent is outer and f.name in returned]
+    return _wrapper_hands_off(outer, wrappers[0], params[0]) if len(wrappers) == 1 else None
+
+
+def _wrapper_hands_off(outer: FunctionInfo, wrapper: FunctionInfo,
+                       wrapped: str) -> str | None:
+    runners = {wrapped} | {
+        f.name for f in outer.module.all_functions
+        if f.parent in (outer, wrapper) and f is not wrapper and any(
+            isinstance(c.func, cst.Name) and c.func.value == wrapped for c in f.direct_calls)}
+    handles: set[int] = set()  # the handed calls, and the names bound to them
+    handle_names: set[str] = set()
+    for call in wrapper.direct_calls:
+        f = call.func
+        if isinstance(f, cst.Name) and f.value in runners:
+            return None  # the wrapper runs it on the caller's thread too
+        last = f.attr.value if isinstance(f, cst.Attribute) else \
+            f.value if isinstance(f, cst.Name) else ""
+        if last in _WAIT_METHODS:
+            return None
+        target = _handed_callable(call)
+        if isinstance(target, cst.Name) and target.value in runners:
+            if joined_before_return(wrapper.node.body, call):
+                return None
+            handles.add(id(call))
+            handle_names.update(name for name, values in wrapper.locals.items()
+                                if any(v is call for v in values))
+    if not handles:
+        return None
+    how = _ALWAYS
+    for r in wrapper.returns:
+        if r.value is None or (isinstance(r.value, cst.Name) and r.value.value == "None"):
+            continue
+        if id(r.value) in handles or (
+                isinstance(r.value, cst.Name) and r.value.value in handle_names):
+            how = _IF_DROPPED  # `return thr`: a caller that keeps it may join it
+            continue
+        return None
+    return how
+
+
+def _handed_callable(call: cst.Call) -> cst.BaseExpression | None:
+    """The callable `Thread(target=f)`, `Timer(s, f)` or `pool.submit(f, ...)` runs."""
+    f = call.func
+    if isinstance(f, cst.Attribute) and f.attr.value == "submit":
+        args = positional_args(call)
+        return args[0] if args else None
+    name = (dotted_name(f) or "").rsplit(".", 1)[-1]
+    if name == "Thread":
+        return keyword_arg(call, "target")
+    if name == "Timer":
+        args = positional_args(call)
+        return args[1] if len(args) > 1 else keyword_arg(call, "function")
+    return None
