@@ -48,7 +48,10 @@ def runs_in_background(index: ProjectIndex, func: FunctionInfo, discarded: bool)
     for deco in func.node.decorators:
         if isinstance(deco.decorator, cst.Call):
             continue
-        ref = index.evaluate(deco.decorator, func.module, func.parent)
+        # a module of decorators has neither database code nor slow work of its own
+        # (it imports `threading`): the prefilter does not select it
+        with index.full_resolution():
+            ref = index.evaluate(deco.decorator, func.module, func.parent)
         if isinstance(ref, FunctionRef):
             how = _hands_off(ref.func)
             if how == _ALWAYS or (how == _IF_DROPPED and discarded):

@@ -4895,3 +4895,36 @@ INVALID += [
          files=_background(_RETURNS_THREAD, "").files, path="shop/views.py",
          note="look-alike: the caller keeps the returned thread and joins it"),
 ]
+
+# The decorator's module has no database code and no slow work (it imports only
+# `threading`): the prefilter does not select it, and the decorator is still read.
+_PLAIN_DECORATORS = """\
+import threading
+from functools import wraps
+
+
+def in_background(fn):
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        worker = threading.Thread(target=fn, args=args, kwargs=kwargs, daemon=True)
+        worker.start()
+        return worker
+    return wrapper
+"""
+
+VALID += [
+    Case(_BACKGROUND_VIEW.format(expect=""),
+         files={**_FLASK, "shop/decorators.py": _PLAIN_DECORATORS,
+                "shop/mailer.py": _BACKGROUND_MAILER.replace("run_async", "in_background")},
+         path="shop/views.py",
+         note="the thread-starting decorator lives in a module with no database code"),
+]
+
+INVALID += [
+    Case(_BACKGROUND_VIEW.format(expect="  # expect: PS207"),
+         files={**_FLASK, "shop/decorators.py": _PLAIN_DECORATORS.replace(
+             "        worker.start()\n", "        worker.start()\n        worker.join()\n"),
+                "shop/mailer.py": _BACKGROUND_MAILER.replace("run_async", "in_background")},
+         path="shop/views.py",
+         note="look-alike: the plain module's decorator joins the thread it starts"),
+]
