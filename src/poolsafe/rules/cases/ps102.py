@@ -8494,3 +8494,66 @@ INVALID += [
          path="app/observer.py",
          note="look-alike: the handler drops the connection without closing it"),
 ]
+
+# round 39 (miss83): a package helper returns the connection with its cursor, built in the
+# return expression (`return conn, conn.cursor()`), used from another module of the package.
+_CONNECT_DB = """\
+import psycopg2
+
+
+def connect_db(url):
+    conn = psycopg2.connect(url)
+    return conn, conn.cursor()
+"""
+
+VALID += [
+    Case("""
+from contextlib import closing
+
+from app.db import connect_db
+
+
+def closed(url):
+    conn, cur = connect_db(url)
+    with closing(conn):
+        cur.execute("select 1")
+        return cur.fetchall()
+
+
+def in_finally(url):
+    conn, cur = connect_db(url)
+    try:
+        cur.execute("select 1")
+        return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def onward(url):
+    conn, cur = connect_db(url)
+    return conn, cur
+""", files={"app/__init__.py": "", "app/db.py": _CONNECT_DB}, path="app/views.py",
+         note="a cross-module (conn, conn.cursor()) helper: closing(conn), finally, or "
+              "the tuple handed on to the caller"),
+]
+
+INVALID += [
+    Case("""
+from app.db import connect_db
+
+
+def leak(url):
+    conn, cur = connect_db(url)  # expect: PS102
+    cur.execute("select 1")
+    return cur.fetchall()
+
+
+def early(url, flag):
+    conn, cur = connect_db(url)  # expect: PS102
+    if flag:
+        return None
+    conn.close()
+""", files={"app/__init__.py": "", "app/db.py": _CONNECT_DB}, path="app/views.py",
+         note="look-alike: the cross-module tuple helper's connection is never closed, or "
+              "not on the early return"),
+]
