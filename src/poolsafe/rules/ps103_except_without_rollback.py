@@ -25,6 +25,7 @@ from poolsafe.analysis.fastapi_depends import depends_of
 from poolsafe.analysis.flow import exception_types, is_db_error_type
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import request_handler
+from poolsafe.analysis.psycopg_transaction_block import psycopg_transaction_block
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.session_state import (
     SessionState,
@@ -187,6 +188,11 @@ class ExceptWithoutRollback(Rule):
     `except` there that swallows the error and goes on (the next item of a loop)
     is reported; asyncpg has no `rollback()`, and the advice is a savepoint per
     item (a nested `async with conn.transaction():`, which `fix` leaves to you).
+    psycopg 3 refuses an explicit `rollback()` inside `conn.transaction()`
+    (`ProgrammingError`), also where the block is opened by the project context
+    manager that yields the connection (`async with transaction() as conn:`): there
+    the finding advises a savepoint (a nested `conn.transaction()`), and `fix`
+    offers no rollback.
     A handler after which nothing runs on the connection before the block ends
     (`return 0`) is not: the block's exit sends COMMIT, which PostgreSQL answers
     with ROLLBACK for the failed transaction (the work before it is undone too),
@@ -630,6 +636,12 @@ class ExceptWithoutRollback(Rule):
                     advice = (f"wrap the `try` body in a savepoint (a nested `async with "
                               f"{resource}.{kind.savepoint_method}():`) so that a failure "
                               "undoes only its own work")
+                block = psycopg_transaction_block(ctx.index, func, handler, resource, kind,
+                                                  parent_map(ctx.module.tree))
+                if block is not None:
+                    advice = (f"psycopg 3 refuses `rollback()` inside `{block}`: wrap the "
+                              f"`try` body in a savepoint (a nested `{resource}.transaction()` "
+                              "block) so that a failure undoes only its own work")
                 lost = _lost_connection(ctx, func, handler, resource)
                 if lost is not None:
                     advice += (f" while the connection is alive ({lost}, and there "
@@ -729,6 +741,11 @@ class ExceptWithoutRollback(Rule):
                 return Unfixable(self.code, f"inside a loop, a rollback would discard the "
                                  f"work of earlier iterations, and {lost}; no savepoint "
                                  f"fits ({no_savepoint}): use one per iteration by hand")
+        block = psycopg_transaction_block(ctx.index, func, handler, resource, kind, parents)
+        if block is not None:
+            return Unfixable(self.code, f"psycopg 3 refuses `{resource}.rollback()` inside "
+                             f"`{block}` (`ProgrammingError`): wrap the `try` body in a "
+                             f"savepoint, a nested `{resource}.transaction()` block, by hand")
         state = _binding_state(func, root, try_stmt, parents)
         if state == "unknown":
             return Unfixable(self.code, f"`{root}` may be unbound in the handler")

@@ -8448,7 +8448,7 @@ def _observer(runner: str, note: str, expect: bool = False) -> Case:
     return Case(_OBSERVER.format(expect="  # expect: PS102" if expect else ""),
                 files={"app/__init__.py": "", "app/runner.py": runner},
                 path="app/observer.py", note=note,
-                unfixable=_OBSERVER_UNFIXABLE if expect else None)
+                unfixable=_OBSERVER_UNFIXABLE if expect else "")
 
 
 _RUNNER = """\

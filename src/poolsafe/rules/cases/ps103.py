@@ -6922,3 +6922,60 @@ def prepare_shared(conn):
 """, note=("look-alike: a caller that logs and goes on with the connection; a caller "
                "that raises but was handed the connection by its own caller")),
 ]
+
+# round 39 (lead83): psycopg 3 refuses `rollback()` inside `conn.transaction()`
+# (`ProgrammingError`): the finding stands (the next statement runs in the aborted
+# transaction) and advises a savepoint; `fix` offers no rollback there, whether the
+# block is written in the function or in the project context manager that yields the
+# connection from inside one.
+_PSYCOPG_BLOCK_REASON = (
+    "psycopg 3 refuses `conn.rollback()` inside `{block}` (`ProgrammingError`): wrap the "
+    "`try` body in a savepoint, a nested `conn.transaction()` block, by hand")
+
+INVALID += [
+    Case("""\
+import logging
+
+from psycopg_pool import AsyncConnectionPool
+
+pool = AsyncConnectionPool("postgresql://db/app", open=False)
+
+
+async def count_users():
+    async with pool.connection() as conn, conn.transaction():
+        try:
+            await conn.execute("INSERT INTO audit VALUES (1)")
+        except Exception:  # expect: PS103
+            logging.exception("audit failed")
+        cur = await conn.execute("SELECT count(*) FROM users")
+        return await cur.fetchone()
+""", note="inside the function's own psycopg 3 transaction block: no rollback fix",
+         unfixable=_PSYCOPG_BLOCK_REASON.format(block="conn.transaction()")),
+    Case("""\
+import logging
+from contextlib import asynccontextmanager
+
+from psycopg_pool import AsyncConnectionPool
+
+pool = AsyncConnectionPool("postgresql://db/app", open=False)
+
+
+@asynccontextmanager
+async def transaction():
+    async with pool.connection() as conn:
+        async with conn.transaction():
+            yield conn
+
+
+async def count_users():
+    async with transaction() as conn:
+        try:
+            await conn.execute("INSERT INTO audit VALUES (1)")
+        except Exception:  # expect: PS103
+            logging.exception("audit failed")
+        cur = await conn.execute("SELECT count(*) FROM users")
+        return await cur.fetchone()
+""", note=("the project context manager yields the connection from inside its "
+               "transaction block: no rollback fix"),
+         unfixable=_PSYCOPG_BLOCK_REASON.format(block="transaction()")),
+]
