@@ -6932,26 +6932,7 @@ _PSYCOPG_BLOCK_REASON = (
     "psycopg 3 refuses `conn.rollback()` inside `{block}` (`ProgrammingError`): wrap the "
     "`try` body in a savepoint, a nested `conn.transaction()` block, by hand")
 
-INVALID += [
-    Case("""\
-import logging
-
-from psycopg_pool import AsyncConnectionPool
-
-pool = AsyncConnectionPool("postgresql://db/app", open=False)
-
-
-async def count_users():
-    async with pool.connection() as conn, conn.transaction():
-        try:
-            await conn.execute("INSERT INTO audit VALUES (1)")
-        except Exception:  # expect: PS103
-            logging.exception("audit failed")
-        cur = await conn.execute("SELECT count(*) FROM users")
-        return await cur.fetchone()
-""", note="inside the function's own psycopg 3 transaction block: no rollback fix",
-         unfixable=_PSYCOPG_BLOCK_REASON.format(block="conn.transaction()")),
-    Case("""\
+_PSYCOPG_BLOCK_MODULE = """\
 import logging
 from contextlib import asynccontextmanager
 
@@ -6968,14 +6949,21 @@ async def transaction():
 
 
 async def count_users():
-    async with transaction() as conn:
+    async with {entered}:
         try:
             await conn.execute("INSERT INTO audit VALUES (1)")
         except Exception:  # expect: PS103
             logging.exception("audit failed")
         cur = await conn.execute("SELECT count(*) FROM users")
         return await cur.fetchone()
-""", note=("the project context manager yields the connection from inside its "
+"""
+
+INVALID += [
+    Case(_PSYCOPG_BLOCK_MODULE.format(entered="pool.connection() as conn, conn.transaction()"),
+         note="inside the function's own psycopg 3 transaction block: no rollback fix",
+         unfixable=_PSYCOPG_BLOCK_REASON.format(block="conn.transaction()")),
+    Case(_PSYCOPG_BLOCK_MODULE.format(entered="transaction() as conn"),
+         note=("the project context manager yields the connection from inside its "
                "transaction block: no rollback fix"),
          unfixable=_PSYCOPG_BLOCK_REASON.format(block="transaction()")),
 ]
