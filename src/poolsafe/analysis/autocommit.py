@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import dotted_name, iter_nodes, keyword_arg, string_value
+from poolsafe.analysis.cstutil import (
+    dotted_name,
+    is_true,
+    iter_nodes,
+    keyword_arg,
+    string_value,
+    subscript_key,
+)
 
 
 def autocommit_targets(body: cst.CSTNode) -> set[str]:
@@ -80,15 +87,11 @@ def _sets_autocommit_level(call: cst.Call) -> bool:
     return name is not None and name.rsplit(".", 1)[-1] == "ISOLATION_LEVEL_AUTOCOMMIT"
 
 
-def _is_true(node: cst.BaseExpression | None) -> bool:
-    return isinstance(node, cst.Name) and node.value == "True"
-
-
 def _dict_has_autocommit(node: cst.BaseExpression) -> bool:
     """`{"autocommit": True, ...}` (a dict literal)."""
     return isinstance(node, cst.Dict) and any(
         isinstance(el, cst.DictElement) and string_value(el.key) == "autocommit"
-        and _is_true(el.value) for el in node.elements)
+        and is_true(el.value) for el in node.elements)
 
 
 def autocommit_dicts(body: cst.CSTNode) -> set[str]:
@@ -97,24 +100,22 @@ def autocommit_dicts(body: cst.CSTNode) -> set[str]:
     `args.update(autocommit=True)`)."""
     out: set[str] = set()
     for node in iter_nodes(body):
-        if isinstance(node, cst.Assign) and _is_true(node.value):
+        if isinstance(node, cst.Assign) and is_true(node.value):
             for t in node.targets:
                 tgt = t.target
                 if isinstance(tgt, cst.Subscript) and isinstance(tgt.value, cst.Name) \
-                        and len(tgt.slice) == 1 \
-                        and isinstance(tgt.slice[0].slice, cst.Index) \
-                        and string_value(tgt.slice[0].slice.value) == "autocommit":
+                        and subscript_key(tgt) == "autocommit":
                     out.add(tgt.value.value)
         elif isinstance(node, cst.Assign) and (
                 _dict_has_autocommit(node.value)
                 or (isinstance(node.value, cst.Call) and isinstance(node.value.func, cst.Name)
                     and node.value.func.value == "dict"
-                    and _is_true(keyword_arg(node.value, "autocommit")))):
+                    and is_true(keyword_arg(node.value, "autocommit")))):
             out.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
         elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
                 and node.func.attr.value == "update" \
                 and isinstance(node.func.value, cst.Name) \
-                and _is_true(keyword_arg(node, "autocommit")):
+                and is_true(keyword_arg(node, "autocommit")):
             out.add(node.func.value.value)
     return out
 
@@ -123,7 +124,7 @@ def opens_in_autocommit(call: cst.Call, dicts: set[str] | frozenset[str] = froze
     """A call that passes autocommit on: `connect(dsn, autocommit=True)`,
     `connect(**{"autocommit": True, ...})`, or `connect(**args)` with `args` one of
     `dicts` (`autocommit_dicts` of the same function)."""
-    if _is_true(keyword_arg(call, "autocommit")):
+    if is_true(keyword_arg(call, "autocommit")):
         return True
     for a in call.args:
         if a.star != "**":

@@ -28,6 +28,8 @@ decorator, so the call still counts as running the body:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 
 from poolsafe.analysis.cstutil import dotted_name, keyword_arg, positional_args
@@ -40,11 +42,12 @@ from poolsafe.analysis.values import FunctionRef
 _WAIT_METHODS = frozenset({"join", "result", "wait", "as_completed"})
 
 
-def runs_in_background(index: ProjectIndex, func: FunctionInfo, discarded: bool) -> bool:
+def runs_in_background(index: ProjectIndex, func: FunctionInfo,
+                       discarded: Callable[[], bool]) -> bool:
     """A project decorator of `func` runs it on a new thread (or an executor's) and
-    returns without waiting for it. `discarded`: the caller drops what the call
+    returns without waiting for it. `discarded()`: the caller drops what the call
     returns (a wrapper that returns the thread or the future lets a caller that keeps
-    it join or wait)."""
+    it join or wait); asked only of such a wrapper."""
     for deco in func.node.decorators:
         if isinstance(deco.decorator, cst.Call):
             continue
@@ -54,7 +57,7 @@ def runs_in_background(index: ProjectIndex, func: FunctionInfo, discarded: bool)
             ref = index.evaluate(deco.decorator, func.module, func.parent)
         if isinstance(ref, FunctionRef):
             how = _hands_off(ref.func)
-            if how == _ALWAYS or (how == _IF_DROPPED and discarded):
+            if how == _ALWAYS or (how == _IF_DROPPED and discarded()):
                 return True
     return False
 

@@ -191,6 +191,13 @@ def iter_nodes(node: cst.CSTNode, *, into_functions: bool = False) -> Iterator[c
         stack.extend(reversed(children(cur)))
 
 
+def dropped_calls(scope: cst.CSTNode) -> frozenset[int]:
+    """id() of the calls under `scope` made as statements of their own (`notify(order)`,
+    also awaited): what they return is dropped."""
+    return frozenset(id(strip_await(n.value)[0]) for n in iter_nodes(scope)
+                     if isinstance(n, cst.Expr))
+
+
 def preorder_spans(node: cst.CSTNode) -> tuple[list[cst.CSTNode], dict[int, tuple[int, int]]]:
     """The nodes `iter_nodes(node)` yields, in that order, and for each node (by id)
     the range of positions its own subtree takes in that order: `start <= i < end`

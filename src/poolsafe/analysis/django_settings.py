@@ -22,7 +22,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import dotted_name, iter_nodes, string_value
+from poolsafe.analysis.cstutil import dotted_name, is_true, iter_nodes, string_value
 from poolsafe.analysis.deploy_files import project_files
 from poolsafe.analysis.doubles import is_test_path
 from poolsafe.analysis.index import ProjectIndex, word_pattern
@@ -51,9 +51,9 @@ def atomic_requests(index: ProjectIndex) -> bool:
 def _sets_atomic_requests(tree: cst.Module) -> bool:
     # (also inside a function that builds the settings: `def config(): return {...}`)
     for node in iter_nodes(tree, into_functions=True):
-        if isinstance(node, cst.DictElement) and _is_key(node.key) and _is_true(node.value):
+        if isinstance(node, cst.DictElement) and _is_key(node.key) and is_true(node.value):
             return True
-        if isinstance(node, cst.Assign) and _is_true(node.value) and any(
+        if isinstance(node, cst.Assign) and is_true(node.value) and any(
                 isinstance(t.target, cst.Subscript) and len(t.target.slice) == 1
                 and isinstance(t.target.slice[0].slice, cst.Index)
                 and _is_key(t.target.slice[0].slice.value) for t in node.targets):
@@ -63,10 +63,6 @@ def _sets_atomic_requests(tree: cst.Module) -> bool:
 
 def _is_key(node: cst.BaseExpression) -> bool:
     return string_value(node) == DJANGO_ATOMIC_REQUESTS_SETTING
-
-
-def _is_true(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value == "True"
 
 
 _EMAIL_KEY = "_django_email_queued_in_database"

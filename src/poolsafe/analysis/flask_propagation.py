@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_nodes
+from poolsafe.analysis.cstutil import is_true, iter_nodes
 from poolsafe.analysis.doubles import is_test_module
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
@@ -63,16 +63,16 @@ def propagation_switch(index: ProjectIndex) -> str | None:
 def _switch(node: cst.CSTNode) -> str | None:
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
         method = node.func.attr.value
-        if method == "run" and any(_is_true(a.value) for a in node.args
+        if method == "run" and any(is_true(a.value) for a in node.args
                                    if a.keyword is not None and a.keyword.value == "debug"):
             return "run(debug=True)"
         if method == "update" and _is_config(node.func.value):
             for a in node.args:
                 if a.keyword is not None and a.keyword.value in _PROPAGATING_KEYS \
-                        and _is_true(a.value):
+                        and is_true(a.value):
                     return f"config.update({a.keyword.value}=True)"
         return None
-    if isinstance(node, cst.Assign) and _is_true(node.value):
+    if isinstance(node, cst.Assign) and is_true(node.value):
         for t in node.targets:
             target = t.target
             if isinstance(target, cst.Attribute) and target.attr.value in _PROPAGATING_ATTRS:
@@ -82,10 +82,6 @@ def _switch(node: cst.CSTNode) -> str | None:
                 if key in _PROPAGATING_KEYS:
                     return f'config["{key}"] = True'
     return None
-
-
-def _is_true(value: cst.BaseExpression) -> bool:
-    return isinstance(value, cst.Name) and value.value == "True"
 
 
 def _is_config(value: cst.BaseExpression) -> bool:

@@ -55,6 +55,7 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import (
     children,
+    dropped_calls,
     iter_nodes,
     keyword_arg,
     name_leaves,
@@ -276,8 +277,7 @@ def discarded_engine(scope: cst.CSTNode, call: cst.Call) -> bool:
     dropped `SQLAlchemy(app)` registers itself on the application, which keeps it."""
     callee = call.func.attr.value if isinstance(call.func, cst.Attribute) else (
         call.func.value if isinstance(call.func, cst.Name) else None)
-    return callee in _ENGINE_BUILDERS and any(
-        isinstance(n, cst.Expr) and strip_await(n.value)[0] is call for n in iter_nodes(scope))
+    return callee in _ENGINE_BUILDERS and id(call) in dropped_calls(scope)
 
 
 _ENGINE_BUILDERS = frozenset({"create_engine", "create_async_engine", "engine_from_config",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterator, Sequence
+from functools import partial
 
 import libcst as cst
 
@@ -15,6 +16,7 @@ from poolsafe.analysis.cstutil import (
     call_name,
     chain_links,
     dotted_name,
+    dropped_calls,
     iter_calls,
     iter_nodes,
     keyword_arg,
@@ -1008,6 +1010,7 @@ class _Walker:
         #: the calls this function iterates where it makes them (`_iterated_calls`)
         self._iterated: frozenset[int] | None = None
         self._awaited: frozenset[int] | None = None
+        self._dropped: frozenset[int] | None = None
         #: id() of the calls that began a transaction with a read (`read_only`), and
         #: the handles some work other than a read ran on, anywhere in the function
         self._read_openers: set[int] = set()
@@ -1929,8 +1932,7 @@ class _Walker:
             if callee.func.is_async and id(call) not in self.awaited():
                 return None  # nor a coroutine function's, unless it is awaited here
             if callee.func.node.decorators and runs_in_background(
-                    self.index, callee.func,
-                    id(call) in _discarded_calls(self.func.node)):
+                    self.index, callee.func, lambda: id(call) in self.dropped()):
                 return None  # its decorator runs it on a new thread and returns
             inside = _slow_inside(self.index, callee.func, 0,
                                   _untaken_calls(callee.func, call))
@@ -1947,6 +1949,11 @@ class _Walker:
         if self._awaited is None:
             self._awaited = _awaited_calls(self.func.node.body)
         return self._awaited
+
+    def dropped(self) -> frozenset[int]:
+        if self._dropped is None:
+            self._dropped = dropped_calls(self.func.node.body)
+        return self._dropped
 
     def client(self, expr: cst.BaseExpression) -> Value | None:
         return bound_client(self.index, expr, self.module, self.func)
@@ -2322,11 +2329,9 @@ def _untaken_calls(func: FunctionInfo, call: cst.Call) -> frozenset[int]:
     return frozenset(dead)
 
 
-def _discarded_calls(node: cst.FunctionDef) -> frozenset[int]:
-    """id() of the calls made as statements in the function (`notify(order)`, also
-    awaited): what they return is dropped."""
-    return frozenset(id(strip_await(n.value)[0]) for n in iter_nodes(node.body)
-                     if isinstance(n, cst.Expr))
+def _dropped(call: cst.Call, body: cst.CSTNode) -> bool:
+    """`call` is a statement of its own in `body`: what it returns is dropped."""
+    return id(call) in dropped_calls(body)
 
 
 def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int,
@@ -2367,7 +2372,7 @@ def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int,
                         callee.func.is_async
                         and id(call) not in _awaited_calls(func.node.body)) \
                         and not (callee.func.node.decorators and runs_in_background(
-                            index, callee.func, id(call) in _discarded_calls(func.node))):
+                            index, callee.func, partial(_dropped, call, func.node.body))):
                     inner = _slow_inside(index, callee.func, depth + 1,
                                          _untaken_calls(callee.func, call))
                     if inner is not None:
