@@ -15,6 +15,10 @@ see it: this module reads the function around each `db.connect()` statement.
   (`teardown_request`, `teardown_appcontext`) closes the database; without one
   every request leaves its thread's connection open. A teardown handler closes the
   database also through a project function whose body closes it (`close_db_connection()`).
+  A Bottle `before_request` hook (`@app.hook("before_request")`, `app.add_hook(...)`:
+  `analysis.bottle_hooks`) is fine when a Bottle `after_request` hook closes the
+  database (Bottle runs those after every request, also when the route raised);
+  without one it is reported.
   A function every call of which is made by such hooks (outside loops, to
   `_MAX_HOOK_DEPTH` levels of callers: `@bp.before_request def before(): initialize_db()`
   where `initialize_db` connects and creates the tables), and never named as a value
@@ -56,6 +60,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from poolsafe.analysis.bottle_hooks import bottle_hooks, is_bottle_hook
 from poolsafe.analysis.cstutil import dotted_name, iter_nodes
 from poolsafe.analysis.doubles import is_test_module
 from poolsafe.analysis.flask_propagation import after_request_hooks, propagation_switch
@@ -66,6 +71,7 @@ from poolsafe.analysis.one_shot import scripts_only_module
 from poolsafe.analysis.project_facts import facts, in_loop, is_cli_entry
 from poolsafe.analysis.resolution import decorator_target
 from poolsafe.analysis.values import External, ExternalInstance, FunctionRef, LibraryObject
+from poolsafe.knowledge.frameworks import BOTTLE_REQUEST_END_HOOKS, BOTTLE_REQUEST_START_HOOKS
 from poolsafe.knowledge.libraries import PEEWEE_FLASK_DB, PEEWEE_FLASK_DB_METHODS
 
 #: the database object type whose connect() takes a connection that must be closed
@@ -93,7 +99,7 @@ class PeeweeGap:
     call: cst.Call
     #: the database as written (`db`, `self.db`)
     db: str
-    #: "exception", "path", "never", "teardown" or "after_request"
+    #: "exception", "path", "never", "teardown", "after_request" or "bottle"
     how: str
     #: the project's connect wrapper `call` calls (None: `call` is the connect itself)
     wrapper: FunctionInfo | None = None
@@ -424,6 +430,8 @@ def _is_flask_db_object(index: ProjectIndex, module: ModuleInfo, func: FunctionI
 def _gap(index: ProjectIndex, func: FunctionInfo, connect: cst.Call, db: str) -> str | None:
     if _is_hook(func, _BEFORE_REQUEST):
         return _hook_gap(index)
+    if is_bottle_hook(index, func, BOTTLE_REQUEST_START_HOOKS):
+        return None if _bottle_end_closes(index) else "bottle"
     if _hook_gap(index) is None and _called_only_by_hooks(index, func, _MAX_HOOK_DEPTH):
         return None  # the request's connect: the teardown closes it
     if is_cli_entry(index, func) or _uncalled_script_action(index, func):
@@ -558,6 +566,13 @@ def _after_request_closes(index: ProjectIndex) -> bool:
     skips it for a view that raised only where the app propagates errors)."""
     return any(_database_call(index, module, f, c, "close") is not None
                for module, f in after_request_hooks(index) for c in f.direct_calls)
+
+
+def _bottle_end_closes(index: ProjectIndex) -> bool:
+    """Some Bottle `after_request` hook of the project closes a peewee database (Bottle
+    runs it after every request, also one whose route raised)."""
+    return any(_closes_database(index, f.module, f, c, _MAX_HOOK_DEPTH)
+               for f in bottle_hooks(index, BOTTLE_REQUEST_END_HOOKS) for c in f.direct_calls)
 
 
 def _teardown_closes(index: ProjectIndex) -> bool:

@@ -217,6 +217,17 @@ REQUEST_HOOK_METHODS: dict[str, frozenset[tuple[str, str]]] = {
     "before_app_request": frozenset({("flask", "Blueprint")}),
     "middleware": frozenset({("fastapi", "FastAPI"), ("starlette", "Starlette")}),
 }
+#: Bottle's request hooks. A hook is registered with `@app.hook("before_request")`,
+#: bottle's module-level `@hook("before_request")` (the default app's), or
+#: `app.add_hook("before_request", func)`; Bottle runs `before_request` hooks at the start
+#: of every request and `after_request` hooks after every request whatever its outcome
+#: (in a `finally` around the route), so a close in an `after_request` hook gives back
+#: what a `before_request` hook opened also when the route raised.
+BOTTLE_MODULE: str = "bottle"
+BOTTLE_HOOK_DECORATORS: frozenset[str] = frozenset({"hook"})
+BOTTLE_HOOK_REGISTRARS: frozenset[str] = frozenset({"add_hook"})
+BOTTLE_REQUEST_START_HOOKS: frozenset[str] = frozenset({"before_request"})
+BOTTLE_REQUEST_END_HOOKS: frozenset[str] = frozenset({"after_request"})
 #: Middleware base classes whose `dispatch` method runs for every request.
 REQUEST_MIDDLEWARE_BASES: frozenset[tuple[str, str]] = frozenset(
     {("starlette", "BaseHTTPMiddleware")}

@@ -243,7 +243,10 @@ class UnreleasedConnection(Rule):
     before(): initialize_db()`), directly or through functions only they call, and it
     is never handed on as a value (`Thread(target=initialize_db)`): it is the
     request's connect, and the teardown closes it. Called from anything else too (a
-    route, a job), it is judged on its own. SQLite databases are not tracked.
+    route, a job), it is judged on its own. A Bottle `before_request` hook that connects
+    (`@app.hook("before_request")`, `app.add_hook("before_request", f)`) needs a Bottle
+    `after_request` hook that closes the database (Bottle runs it after every request,
+    also when the route raised). SQLite databases are not tracked.
     A project subclass of a peewee
     database class (`class RetryDB(ReconnectMixin, PooledMySQLDatabase)`) is that
     database; a name bound to a server database in one branch and to SQLite in
@@ -1042,6 +1045,15 @@ class UnreleasedConnection(Rule):
                     f"view raises while the app propagates errors "
                     f"({propagation_switch(ctx.index)}): that request's thread keeps its "
                     f"connection; close it in an `@app.teardown_request` handler",
+                )
+                continue
+            if gap.how == "bottle":
+                yield self.finding(
+                    gap.call,
+                    f"{database}: `{opened}` in a Bottle `before_request` hook and no "
+                    f"`after_request` hook closes it: each request's thread keeps its "
+                    f"connection (a slot of a pooled database); close it in an "
+                    f"`after_request` hook (Bottle runs it after every request)",
                 )
                 continue
             if gap.how == "teardown":

@@ -8565,3 +8565,122 @@ def early(url, flag):
          note="look-alike: the cross-module tuple helper's connection is never closed, or "
               "not on the early return"),
 ]
+
+# Issue 33, round 40 (breadth84; a tune-half Bottle plugin): Bottle's request hooks. A
+# `before_request` hook (`@app.hook("before_request")`, bottle's module-level
+# `@hook(...)`, `app.add_hook("before_request", f)`) that connects a peewee server
+# database opens the request thread's connection; Bottle runs `after_request` hooks
+# after every request, also one whose route raised, so a close there gives it back.
+# With no such close each thread keeps its connection, as with a Flask
+# `before_request` hook and no teardown handler.
+_BOTTLE_DB = """\
+from peewee import CharField, Model, PostgresqlDatabase
+
+db = PostgresqlDatabase("shop", user="app", host="db")
+
+
+class Item(Model):
+    name = CharField()
+
+    class Meta:
+        database = db
+"""
+
+VALID += [
+    Case("""
+from bottle import Bottle
+
+from models import Item, db
+
+app = Bottle()
+
+
+@app.hook("before_request")
+def _connect():
+    db.connect()
+
+
+@app.hook("after_request")
+def _close():
+    if not db.is_closed():
+        db.close()
+
+
+@app.route("/items")
+def items():
+    return {"items": [i.name for i in Item.select()]}
+""", files={"models.py": _BOTTLE_DB}, path="app.py",
+         note="a Bottle before_request hook connects, an after_request hook closes"),
+    Case("""
+import bottle
+
+from models import db
+
+
+def open_db():
+    db.connect()
+
+
+def close_db():
+    if not db.is_closed():
+        db.close()
+
+
+def install(app: bottle.Bottle) -> None:
+    app.add_hook("before_request", open_db)
+    app.add_hook("after_request", close_db)
+""", files={"models.py": _BOTTLE_DB}, path="hooks.py",
+         note="hooks registered with add_hook, the close in a registered after_request hook"),
+]
+
+INVALID += [
+    Case("""
+from bottle import Bottle
+
+from models import Item, db
+
+app = Bottle()
+
+
+@app.hook("before_request")
+def _connect():
+    db.connect()  # expect: PS102
+
+
+@app.route("/items")
+def items():
+    return {"items": [i.name for i in Item.select()]}
+""", files={"models.py": _BOTTLE_DB}, path="app.py", unfixable=_PEEWEE_BY_HAND,
+         note="a Bottle before_request hook connects and no after_request hook closes"),
+    Case("""
+from bottle import hook
+
+from models import db
+
+
+@hook("before_request")
+def _connect():
+    if db.is_closed():
+        db.connect()  # expect: PS102
+
+
+@hook("after_request")
+def _log():
+    print("done")
+""", files={"models.py": _BOTTLE_DB}, path="app.py", unfixable=_PEEWEE_BY_HAND,
+         note="bottle's module-level hook decorator; the after_request hook does not close"),
+    Case("""
+import bottle
+
+from models import db
+
+
+class Plugin:
+    def __init__(self, app: bottle.Bottle) -> None:
+        app.add_hook("before_request", self.open_db)
+
+    def open_db(self):
+        db.connect()  # expect: PS102
+""", files={"models.py": _BOTTLE_DB}, path="plugin.py", unfixable=_PEEWEE_BY_HAND,
+         note="a method registered with add_hook, and no after_request hook"),
+]
