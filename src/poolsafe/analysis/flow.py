@@ -23,6 +23,7 @@ from functools import cached_property
 
 import libcst as cst
 
+from poolsafe.analysis.cleanup_reraise import REUSED_BEFORE_RERAISE, cleanup_before_reraise
 from poolsafe.analysis.closing_blocks import closed_by_own_with
 from poolsafe.analysis.cstutil import (
     argument_for,
@@ -1802,10 +1803,17 @@ class FunctionFlow:
 
     def _db_work(self, state: State, resource: str) -> State:
         hit = [f for f in state if isinstance(f, Aborted) and f.resource == resource]
+        used = []
         for fact in hit:
-            self._report_handler(fact, "it is used again before a rollback",
+            cleanup = cleanup_before_reraise(self.result.handlers[fact.handler],
+                                             self._statements, self._catches)
+            if cleanup == "guarded":
+                continue  # a best-effort clean-up, then the error caught goes on up
+            self._report_handler(fact, REUSED_BEFORE_RERAISE if cleanup == "unguarded"
+                                 else "it is used again before a rollback",
                                  self._statements[-1] if self._statements else None)
-        return state - frozenset(hit) if hit else state
+            used.append(fact)
+        return state - frozenset(used) if used else state
 
     def _report_handler(self, fact: Aborted, why: str, where: cst.CSTNode | None) -> None:
         if self._propagating:
