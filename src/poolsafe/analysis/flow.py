@@ -1619,6 +1619,10 @@ class FunctionFlow:
                 return _drop_aborted(state, resource), released
             if m == "flush" and self._idle_flush(state, resource, call):
                 pass  # nothing is pending after the failed flush: a no-op
+            elif m == "commit" and self._commit_before_reraise(state, resource):
+                # psycopg2: the server answers COMMIT of an aborted transaction with
+                # ROLLBACK, and nothing raises; the handler then re-raises
+                return _drop_aborted(state, resource), released
             elif m not in NON_WORK_METHODS and not self._only_queues(resource, m):
                 state = self._db_work(state, resource)
         else:
@@ -1800,6 +1804,19 @@ class FunctionFlow:
     def _is_closing(self, func: cst.BaseExpression) -> bool:
         name = dotted_name(func)
         return name is not None and name.rsplit(".", 1)[-1] in _CLOSING
+
+    def _commit_before_reraise(self, state: State, resource: str) -> bool:
+        """`conn.commit()` on a raw psycopg2 connection, in a handler that ends in
+        `raise`, outside any `try` of its own, for every failed transaction of `conn`
+        that reaches it: the commit ends the failed transaction as a rollback would."""
+        kind = self.res.kind(resource)
+        if kind is None or kind.is_session or kind.db_error is None \
+                or kind.db_error[0] != "psycopg2":
+            return False
+        hit = [f for f in state if isinstance(f, Aborted) and f.resource == resource]
+        return bool(hit) and all(
+            cleanup_before_reraise(self.result.handlers[f.handler], self._statements,
+                                   self._catches) == "unguarded" for f in hit)
 
     def _db_work(self, state: State, resource: str) -> State:
         hit = [f for f in state if isinstance(f, Aborted) and f.resource == resource]

@@ -7105,3 +7105,49 @@ def load(dsn, rows):
 """, note=("look-alike: a guarded clean-up in a handler that does not re-raise, then more "
            "work in the aborted transaction")),
 ]
+
+# round 40 (prec84): a `commit()` before the `raise` on a raw psycopg2 connection: the
+# server answers COMMIT of an aborted transaction with ROLLBACK and nothing raises, so
+# it ends the failed transaction and the error caught reaches the caller. On a
+# SQLAlchemy session the commit raises `PendingRollbackError` instead of the error
+# caught; in a handler that does not re-raise, the commit silently drops the work.
+_COMMIT_THEN_RAISE = """\
+import psycopg2
+
+
+def load(dsn, rows):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.executemany("INSERT INTO staging VALUES (%s)", rows)
+        except Exception:@MARK@
+            conn.commit()
+@RAISE@
+        conn.commit()
+    finally:
+        conn.close()
+"""
+
+VALID += [
+    Case(_COMMIT_THEN_RAISE.replace("@MARK@", "").replace("@RAISE@", "            raise"),
+         note="psycopg2: a commit of the aborted transaction rolls it back, then `raise`"),
+]
+
+INVALID += [
+    Case(_SESSION + """
+
+def load(rows):
+    with SessionLocal() as session:
+        try:
+            session.add_all(rows)
+            session.flush()
+        except IntegrityError:  # expect: PS103
+            session.commit()
+            raise
+""", note=("look-alike: a SQLAlchemy session's commit after a failed flush raises "
+           "PendingRollbackError instead of the error caught")),
+    Case(_COMMIT_THEN_RAISE.replace("@MARK@", "  # expect: PS103").replace(
+        "@RAISE@", "            cur.execute(\"INSERT INTO load_log VALUES ('failed')\")"),
+         note="look-alike: psycopg2, the handler commits and goes on without re-raising"),
+]
