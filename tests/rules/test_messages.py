@@ -689,3 +689,19 @@ def test_ps207_names_the_lock_a_transaction_took_before_the_call() -> None:
     locked, lookalikes = INVALID[start:start + 7], INVALID[start + 7:start + 13]
     assert [kinds(c) for c in locked] == [["lock"]] * 7
     assert [kinds(c) for c in lookalikes] == [["general"]] * 6
+
+
+def test_ps103_a_clean_up_before_raise_is_not_called_swallowed() -> None:
+    """A handler that ends in `raise` after an unguarded clean-up on the connection
+    (issue 31, round 40, prec84): the message says the clean-up fails in the aborted
+    transaction and its error reaches the caller, never that the error is swallowed."""
+    from poolsafe.rules.cases.ps103 import INVALID
+
+    start = next(i for i, c in enumerate(INVALID)
+                 if (c.note or "").startswith("an unguarded clean-up before `raise`"))
+    for case in INVALID[start:start + 2]:
+        result = scan_sources({**case.files, case.path: case.code},
+                              ScanOptions(select={"PS103"}))
+        [finding] = result.findings
+        assert "swallow" not in finding.message, finding.message
+        assert finding.message.startswith("`except` re-raises"), finding.message

@@ -23,7 +23,10 @@ decorator, so the call still counts as running the body:
 - the wrapper returns a value other than the thread or future it started; when it
   returns that (`return thr`), only a caller that drops the result (a call made as a
   statement) does not wait: one that keeps it may join it;
-- a decorator that takes arguments (`@run_async(pool)`) is not followed.
+
+A decorator factory (`@run_in_thread(daemon=True)`, a function whose every `return`
+names the one decorator nested in it) is read as the decorator it returns, by the
+same tests; whatever the arguments, a wrapper that may join or wait is not taken.
 """
 
 from __future__ import annotations
@@ -49,17 +52,34 @@ def runs_in_background(index: ProjectIndex, func: FunctionInfo,
     returns (a wrapper that returns the thread or the future lets a caller that keeps
     it join or wait); asked only of such a wrapper."""
     for deco in func.node.decorators:
-        if isinstance(deco.decorator, cst.Call):
-            continue
+        expr = deco.decorator
+        factory = isinstance(expr, cst.Call)
+        if isinstance(expr, cst.Call):
+            expr = expr.func
         # a module of decorators has neither database code nor slow work of its own
         # (it imports `threading`): the prefilter does not select it
         with index.full_resolution():
-            ref = index.evaluate(deco.decorator, func.module, func.parent)
-        if isinstance(ref, FunctionRef):
-            how = _hands_off(ref.func)
-            if how == _ALWAYS or (how == _IF_DROPPED and discarded()):
-                return True
+            ref = index.evaluate(expr, func.module, func.parent)
+        if not isinstance(ref, FunctionRef):
+            continue
+        decorator = _made_by(ref.func) if factory else ref.func
+        how = _hands_off(decorator) if decorator is not None else None
+        if how == _ALWAYS or (how == _IF_DROPPED and discarded()):
+            return True
     return False
+
+
+def _made_by(factory: FunctionInfo) -> FunctionInfo | None:
+    """The decorator a decorator factory returns (`def run_in_thread(daemon=False):`
+    ... `def decorator(f):` ... `return decorator`): the one function nested in it
+    that every `return` of it names."""
+    returned = {r.value.value if isinstance(r.value, cst.Name) else None
+                for r in factory.returns}
+    if len(returned) != 1 or None in returned:
+        return None
+    made = [f for f in factory.module.all_functions
+            if f.parent is factory and f.name in returned]
+    return made[0] if len(made) == 1 else None
 
 
 #: how a decorator hands the function off: whatever the caller does, or only when the

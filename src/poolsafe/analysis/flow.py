@@ -23,6 +23,7 @@ from functools import cached_property
 
 import libcst as cst
 
+from poolsafe.analysis.cleanup_reraise import REUSED_BEFORE_RERAISE, cleanup_before_reraise
 from poolsafe.analysis.closing_blocks import closed_by_own_with
 from poolsafe.analysis.cstutil import (
     argument_for,
@@ -1618,6 +1619,10 @@ class FunctionFlow:
                 return _drop_aborted(state, resource), released
             if m == "flush" and self._idle_flush(state, resource, call):
                 pass  # nothing is pending after the failed flush: a no-op
+            elif m == "commit" and self._commit_before_reraise(state, resource):
+                # psycopg2: the server answers COMMIT of an aborted transaction with
+                # ROLLBACK, and nothing raises; the handler then re-raises
+                return _drop_aborted(state, resource), released
             elif m not in NON_WORK_METHODS and not self._only_queues(resource, m):
                 state = self._db_work(state, resource)
         else:
@@ -1800,12 +1805,32 @@ class FunctionFlow:
         name = dotted_name(func)
         return name is not None and name.rsplit(".", 1)[-1] in _CLOSING
 
+    def _commit_before_reraise(self, state: State, resource: str) -> bool:
+        """`conn.commit()` on a raw psycopg2 connection, in a handler that ends in
+        `raise`, outside any `try` of its own, for every failed transaction of `conn`
+        that reaches it: the commit ends the failed transaction as a rollback would."""
+        kind = self.res.kind(resource)
+        if kind is None or kind.is_session or kind.db_error is None \
+                or kind.db_error[0] != "psycopg2":
+            return False
+        hit = [f for f in state if isinstance(f, Aborted) and f.resource == resource]
+        return bool(hit) and all(
+            cleanup_before_reraise(self.result.handlers[f.handler], self._statements,
+                                   self._catches) == "unguarded" for f in hit)
+
     def _db_work(self, state: State, resource: str) -> State:
         hit = [f for f in state if isinstance(f, Aborted) and f.resource == resource]
+        used = []
         for fact in hit:
-            self._report_handler(fact, "it is used again before a rollback",
+            cleanup = cleanup_before_reraise(self.result.handlers[fact.handler],
+                                             self._statements, self._catches)
+            if cleanup == "guarded":
+                continue  # a best-effort clean-up, then the error caught goes on up
+            self._report_handler(fact, REUSED_BEFORE_RERAISE if cleanup == "unguarded"
+                                 else "it is used again before a rollback",
                                  self._statements[-1] if self._statements else None)
-        return state - frozenset(hit) if hit else state
+            used.append(fact)
+        return state - frozenset(used) if used else state
 
     def _report_handler(self, fact: Aborted, why: str, where: cst.CSTNode | None) -> None:
         if self._propagating:

@@ -14,9 +14,11 @@
 
     observer.set_worker_check(lambda: worker_active)
 
-`self._worker_active()` (no arguments) runs a lambda whose body only reads a name or
-is a constant: it cannot fail, so the flow analysis (PS102) does not
-take it for a place where a held connection leaves by an exception. Every value the
+`self._worker_active()` (no arguments) runs a lambda whose body only reads a name, is
+a constant, or reads a field of the instance it is written in (`lambda: self._stopped`,
+in a method of a class with no base and no method or property of that name, whose
+`__init__` sets `self._stopped` in its own body): it cannot fail, so the flow analysis
+(PS102) does not take it for a place where a held connection leaves by an exception. Every value the
 attribute gets must be known: each `self.<attr> = ...` in the class's methods binds
 such a lambda, or a parameter of that method whose every call in the project passes
 one (`session_handback.plain_call_sites`: none when the method is handed on as a
@@ -31,7 +33,7 @@ import weakref
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import argument_for, iter_nodes
+from poolsafe.analysis.cstutil import argument_for, body_statements, dotted_name, iter_nodes
 from poolsafe.analysis.index import ProjectIndex, held
 from poolsafe.analysis.module import ClassInfo, FunctionInfo
 from poolsafe.analysis.session_handback import plain_call_sites
@@ -111,7 +113,7 @@ def _attribute_assignment(node: cst.CSTNode, attr: str
 def _plain_value(index: ProjectIndex, method: FunctionInfo,
                  value: cst.BaseExpression) -> bool:
     if isinstance(value, cst.Lambda):
-        return _plain_lambda(value)
+        return _plain_lambda(value, method)
     if not isinstance(value, cst.Name) or value.value not in method.all_param_names() \
             or value.value in method.locals:
         return False
@@ -122,15 +124,16 @@ def _plain_value(index: ProjectIndex, method: FunctionInfo,
         return False
     for site in sites:
         passed = argument_for(site.call, value.value, position)
-        if not (isinstance(passed, cst.Lambda) and _plain_lambda(passed)):
+        if not (isinstance(passed, cst.Lambda) and _plain_lambda(passed, site.func)):
             return False
     return True
 
 
-def _plain_lambda(node: cst.Lambda) -> bool:
+def _plain_lambda(node: cst.Lambda, scope: FunctionInfo | None) -> bool:
     """A lambda of no parameters whose body is a name, a
-    constant, or `not` of one: it reads a local or a closure's name, and calls
-    nothing."""
+    constant, a plain attribute of `self` (`_data_attribute`), or `not` of one: it
+    reads a local, a closure's name or an instance's field, and calls nothing.
+    `scope`: the function the lambda is written in."""
     p = node.params
     if p.params or p.posonly_params or p.kwonly_params or isinstance(p.star_arg, cst.Param) \
             or p.star_kwarg is not None:
@@ -138,4 +141,33 @@ def _plain_lambda(node: cst.Lambda) -> bool:
     body = node.body
     if isinstance(body, cst.UnaryOperation) and isinstance(body.operator, cst.Not):
         body = body.expression
+    if isinstance(body, cst.Attribute):
+        return _data_attribute(body, scope)
     return isinstance(body, (cst.Name, cst.Integer, cst.Float, cst.SimpleString))
+
+
+def _data_attribute(node: cst.Attribute, scope: FunctionInfo | None) -> bool:
+    """`self.<attr>` read in a method (not a nested function) of a class with no base
+    (or only `object`) whose `__init__` sets `self.<attr> = ...` as a statement of its
+    own body, and that defines no method (no property) of that name: the read finds
+    the field, and runs no code."""
+    if not (isinstance(node.value, cst.Name) and node.value.value == "self") \
+            or scope is None or scope.cls is None or scope.parent is not None:
+        return False
+    params = [*scope.node.params.posonly_params, *scope.node.params.params]
+    cls = scope.cls
+    attr = node.attr.value
+    if not params or params[0].name.value != "self" or attr in cls.methods \
+            or any(dotted_name(b.value) != "object" for b in cls.node.bases):
+        return False
+    init = cls.methods.get("__init__")
+    if init is None:
+        return False
+    for stmt in body_statements(init.node.body):
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                target, _ = _attribute_assignment(small, attr)
+                if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) \
+                        and target.value.value == "self":
+                    return True
+    return False

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from poolsafe.analysis.argv_parse import parses_process_argv
 from poolsafe.analysis.cstutil import (
     argument_for,
     call_name,
@@ -1076,7 +1077,8 @@ def once_per_process(index: ProjectIndex, func: FunctionInfo, depth: int = 0) ->
             for s in facts(index).callers(func) if not is_test_module(s.module))
     if func.parent is None and _migration_module(func.module):
         return True
-    if func.parent is None and _parses_process_argv(func):
+    if func.parent is None and parses_process_argv(
+            index, func, lambda call: _in_loop(CallSite(call, func.module, func))):
         # it reads the process's command line: a program's entry; a call of it in the
         # project must be one-shot too
         return all(not _repeats(s) and (s.func is None or (
@@ -1115,27 +1117,6 @@ def once_per_process(index: ProjectIndex, func: FunctionInfo, depth: int = 0) ->
         not _repeats(s) and (s.func is None or (depth < _MAX_ONCE_DEPTH and is_cli_entry(
             index, s.func, depth + 1)))
         for s in sites)
-
-
-#: argparse parser methods that read the process's command line (`sys.argv`) when
-#: given no argument list
-_ARGV_PARSES = frozenset({"parse_args", "parse_known_args", "parse_intermixed_args",
-                          "parse_known_intermixed_args"})
-
-
-def _parses_process_argv(func: FunctionInfo) -> bool:
-    """`parser.parse_args()` with no arguments in the function's own body, outside
-    loops, in a module that imports argparse: it parses the process's command line,
-    which a program does once, in its entry (`RalseiCli.run()`, a `main()`). Given an
-    argument list (`parser.parse_args(words)`: a bot parsing each message) it says
-    nothing."""
-    if not any(q == "argparse" or q.startswith("argparse.")
-               for q in func.module.imports.values()):
-        return False
-    return any(
-        isinstance(call.func, cst.Attribute) and call.func.attr.value in _ARGV_PARSES
-        and not call.args and not _in_loop(CallSite(call, func.module, func))
-        for call in func.direct_calls)
 
 
 def _test_support(index: ProjectIndex, func: FunctionInfo) -> bool:

@@ -25,6 +25,7 @@ import re
 
 import libcst as cst
 
+from poolsafe.analysis.cleanup_reraise import REUSED_BEFORE_RERAISE
 from poolsafe.analysis.flow import AfterRelease, FlowResult, FunctionFlow, RaisePoint
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
@@ -198,8 +199,15 @@ def swallow_path(index: ProjectIndex, func: FunctionInfo, flow: FlowResult,
                                 "here aborts its transaction"))
     caught = ("a bare `except`" if handler.type is None else
               f"`except {_short(func.module.tree.code_for_node(handler.type))}`")
-    steps.append((handler, f"{caught} swallows the error without `{resource}.rollback()`"))
     where = flow.handler_exits.get(handler_index)
+    if why == REUSED_BEFORE_RERAISE:
+        steps.append((handler, f"{caught} catches the error and ends in `raise`, without "
+                               f"`{resource}.rollback()` before it"))
+        if where is not None:
+            steps.append((where, f"`{resource}` is used here, in the aborted transaction: "
+                                 "this fails, and its error is the one raised"))
+        return tuple(steps)
+    steps.append((handler, f"{caught} swallows the error without `{resource}.rollback()`"))
     if why.startswith("it is used again") and where is not None:
         steps.append((where, f"`{resource}` is used again here, in the aborted transaction"))
     elif why.startswith("the transaction commits") and where is not None:

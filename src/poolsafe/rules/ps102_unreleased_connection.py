@@ -84,6 +84,12 @@ class UnreleasedConnection(Rule):
     `trace.get_current_span()`: the API must not raise), and asyncpg's
     `conn.get_server_version()` (what the handshake stored). The arguments are
     judged on their own: `span.set_attribute("v", conn.execute(...))` may raise.
+    Nor does `self.check()` where the class's attribute only ever holds a lambda of
+    no parameters that reads a name, a constant, or a field of its own instance that
+    `__init__` sets (`self.check = lambda: not self._stopped`, in a class with no
+    base and no property of that name), also one every caller of its setter passes:
+    a property, a field set only later, another object's attribute, or a call in
+    the lambda may raise.
     Nor does an anyio or trio cancel scope (`move_on_after(5, shield=True)`,
     `move_on_at`, `CancelScope`): a close inside `with move_on_after(5,
     shield=True):` in a `finally` runs on every path (the scope only bounds how long

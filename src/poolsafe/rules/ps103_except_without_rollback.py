@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from poolsafe.analysis.cleanup_reraise import REUSED_BEFORE_RERAISE
 from poolsafe.analysis.connection_lost import connection_lost_reason
 from poolsafe.analysis.cstutil import (
     argument_for,
@@ -286,6 +287,20 @@ class ExceptWithoutRollback(Rule):
     caller; handing the session to an error hook on the way (`on_error(session, e)`
     as a statement of its own, then the `raise` the handler ends with) is no reuse
     either (a method called on the session there, `session.execute(...)`, still is).
+    A handler that uses the connection for a clean-up and then re-raises
+    (`except Exception: log(...); await conn.execute("DROP TABLE tmp"); raise`)
+    swallows nothing either, but on a database that aborts the transaction on an
+    error (PostgreSQL) the clean-up runs in the failed transaction: it fails
+    ("current transaction is aborted"; on a SQLAlchemy session whose flush failed,
+    `PendingRollbackError`), the clean-up is not done, and that error is the one the
+    caller gets (the error caught is only its `__context__`). It is
+    reported, saying so, and advising `rollback()` before the clean-up. A best-effort
+    clean-up in a `try` of its own whose handler takes its failure (`try: await
+    drop(conn)` / `except Exception: log(...)`, then `raise`) changes nothing the
+    caller sees, and is not reported; nor is `conn.commit()` before the `raise` on a
+    raw psycopg2 connection (the server answers COMMIT of an aborted transaction
+    with ROLLBACK, and nothing raises). On a SQLAlchemy session that commit raises
+    `PendingRollbackError` instead of the error caught, and is reported.
     Nor is cancelling the statement that failed (psycopg's `conn.cancel()`, which
     asks the server over a connection of its own and runs nothing in the failed
     transaction), before the handler re-raises or closes the connection.
@@ -646,10 +661,19 @@ class ExceptWithoutRollback(Rule):
                 if lost is not None:
                     advice += (f" while the connection is alive ({lost}, and there "
                                f"`rollback()` raises too; no automatic fix)")
+                message = (f"`except` swallows a database error on `{resource}` without "
+                           f"`rollback()`, and {why}; {advice}")
+                if why == REUSED_BEFORE_RERAISE:
+                    if block is None:
+                        advice = f"call `{resource}.rollback()` before the clean-up"
+                    message = (f"`except` re-raises a database error on `{resource}`, but "
+                               f"first uses `{resource}` again without `rollback()`: in the "
+                               "aborted transaction that clean-up fails too and is not done, "
+                               "and its error is what the caller gets instead of the one "
+                               f"caught; {advice}")
                 yield self.finding(
                     handler,
-                    f"`except` swallows a database error on `{resource}` without "
-                    f"`rollback()`, and {why}; {advice}",
+                    message,
                     swallow_path(ctx.index, func, flow, handler_index),
                 )
             reported = {id(flow.handlers[i]) for i in flow.swallowing_handlers}

@@ -259,6 +259,11 @@ class EnginePerCall(Rule):
     (`@cappa.command(...)` on a dataclass), the handler of an argparse subcommand
     (`vacuum_cmd.set_defaults(func=vacuum)` in a module that imports `argparse`,
     run once by `args.func(args)`; one also called per request is still reported),
+    a function that reads the process's command line outside loops (a CLI class's
+    `run()` no project code calls: `parser.parse_args()` with no list or with
+    `sys.argv[1:]`, on an argparse parser, also one a project helper builds;
+    `getopt.getopt(sys.argv[1:], ...)`; `docopt(__doc__)`; not a `parse_args()` of
+    an object that is no argparse parser, nor one given another list),
     a Django management command's `handle()`, `initialize()` and `start()` of a
     traitlets `Application` (a Jupyter server or one of its subcommands), a
     function of an Alembic `env.py` or migration script, an Airflow task callable

@@ -246,7 +246,8 @@ class IoInTransaction(Rule):
     project decorator runs it on a new thread and returns (the wrapper hands it, or a
     nested runner that calls it, to `Thread(target=...)`, `Timer(...)` or an
     executor's `submit()`, and neither joins, waits on the future, nor calls it
-    itself: `background_decorators`); a service built with the caller's session
+    itself: `background_decorators`; a decorator factory, `@run_in_thread(daemon=True)`,
+    is read as the decorator it returns); a service built with the caller's session
     (`self.db = db` from a parameter annotated `Session`) counts as holding it, and
     a method of the same object that runs a statement on that session and leaves
     its transaction open (`photo = await self.find(id)`) opens it in the caller; so

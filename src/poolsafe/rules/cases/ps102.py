@@ -8684,3 +8684,53 @@ class Plugin:
 """, files={"models.py": _BOTTLE_DB}, path="plugin.py", unfixable=_PEEWEE_BY_HAND,
          note="a method registered with add_hook, and no after_request hook"),
 ]
+
+# Round 40 (prec84): the callable attribute of prec83's class may also hold a lambda
+# that reads a field of the instance it is written in (`lambda: not self._stopped`),
+# when the class has no base, defines no method or property of that name, and its
+# `__init__` sets the field in its own body: the read finds the field and runs no code.
+# A property of that name, a field set only later (not by `__init__`), an attribute of
+# another object (`self.worker.active`) or a class with a base may run code or raise.
+_FIELD_RUNNER = _RUNNER.format(check="lambda: worker_active")
+
+
+def _field_observer(init: str, note: str, expect: bool = False, extra: str = "",
+                    base: str = "") -> Case:
+    code = _OBSERVER.format(expect="  # expect: PS102" if expect else "").replace(
+        "        self._active = lambda: True\n", init).replace(
+        "    def set_check(self, check):\n", extra + "    def set_check(self, check):\n")
+    if base:
+        code = code.replace("class Observer:", f"class Observer({base}):")
+    return Case(code, files={"app/__init__.py": "", "app/runner.py": _FIELD_RUNNER},
+                path="app/observer.py", note=note,
+                unfixable=_OBSERVER_UNFIXABLE if expect else "")
+
+
+_READS_FIELD = ("        self._stopped = False\n"
+                "        self._active = lambda: not self._stopped\n")
+
+VALID += [
+    _field_observer(_READS_FIELD,
+                    "the callable attribute's lambda reads a field `__init__` sets: it "
+                    "cannot raise"),
+    _field_observer(_READS_FIELD, "a class whose only base is `object`", base="object"),
+]
+
+INVALID += [
+    _field_observer("        self._active = lambda: not self.stopped\n",
+                    "look-alike: the lambda reads a property, which runs code",
+                    expect=True,
+                    extra="    @property\n    def stopped(self):\n"
+                          "        return self._check_stopped()\n\n"),
+    _field_observer("        self._active = lambda: not self._stopped\n",
+                    "look-alike: `__init__` does not set the field the lambda reads "
+                    "(AttributeError until `stop()` sets it)",
+                    expect=True,
+                    extra="    def stop(self):\n        self._stopped = True\n\n"),
+    _field_observer("        self.worker = None\n"
+                    "        self._active = lambda: self.worker.active\n",
+                    "look-alike: the lambda reads an attribute of another object",
+                    expect=True),
+    _field_observer(_READS_FIELD, "look-alike: the class has a library base, which may define "
+                    "the name as a property", expect=True, base="logging.Filterer"),
+]

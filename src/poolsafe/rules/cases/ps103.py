@@ -6967,3 +6967,187 @@ INVALID += [
                "transaction block: no rollback fix"),
          unfixable=_PSYCOPG_BLOCK_REASON.format(block="transaction()")),
 ]
+
+# round 40 (prec84): a handler that uses the connection for a clean-up and then
+# re-raises swallows nothing. A best-effort clean-up (in a `try` of its own whose
+# handler takes its failure) changes nothing the caller sees: not reported. An
+# unguarded clean-up runs in the aborted transaction, fails, and its error is what the
+# caller gets: reported, with a message that says so (not "swallows").
+_CLEANUP_MODULE = """\
+import logging
+from contextlib import asynccontextmanager
+
+from psycopg_pool import AsyncConnectionPool
+
+pool = AsyncConnectionPool("postgresql://db/app", open=False)
+
+
+@asynccontextmanager
+async def transaction():
+    async with pool.connection() as conn:
+        async with conn.transaction():
+            yield conn
+
+
+async def with_schema(name):
+    async with transaction() as conn:
+        try:
+            await conn.execute(f"CREATE SCHEMA {name}")
+            yield name
+        except Exception as e:@MARK@
+            logging.error("schema creation failed: %s", e)
+@CLEANUP@
+            raise
+"""
+
+_GUARDED_CLEANUP = """\
+            try:
+                await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+            except Exception as cleanup_error:
+                logging.error("schema cleanup failed: %s", cleanup_error)"""
+
+VALID += [
+    Case(_CLEANUP_MODULE.replace("@MARK@", "").replace("@CLEANUP@", _GUARDED_CLEANUP),
+         note=("a best-effort clean-up in a `try` of its own, then a bare `raise`: the "
+               "caller gets the error caught; the transaction block rolls back")),
+    Case("""
+import logging
+
+import psycopg2
+
+
+def load(dsn, rows):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.executemany("INSERT INTO staging VALUES (%s)", rows)
+        except psycopg2.Error as e:
+            logging.error("load failed: %s", e)
+            try:
+                cur.execute("DELETE FROM staging")
+            except psycopg2.Error:
+                logging.exception("clean-up failed")
+            raise RuntimeError("load failed") from e
+        conn.commit()
+    finally:
+        conn.close()
+""", note="a guarded clean-up before raising a new error: the new error reaches the caller"),
+    Case("""
+import psycopg2
+
+
+def load(dsn, rows):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.executemany("INSERT INTO staging VALUES (%s)", rows)
+        except Exception:
+            conn.rollback()
+            cur.execute("DELETE FROM staging")
+            conn.commit()
+            raise
+        conn.commit()
+    finally:
+        conn.close()
+""", note="a rollback, then the clean-up in a fresh transaction, then `raise`"),
+]
+
+INVALID += [
+    Case(_CLEANUP_MODULE.replace("@MARK@", "  # expect: PS103").replace(
+        "@CLEANUP@", '            await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")'),
+        note=("an unguarded clean-up before `raise` runs in the aborted transaction: it "
+              "fails and its error replaces the one caught"),
+        unfixable=_PSYCOPG_BLOCK_REASON.format(block="transaction()")),
+    Case("""
+import logging
+
+import psycopg2
+
+
+def load(dsn, rows):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.executemany("INSERT INTO staging VALUES (%s)", rows)
+        except Exception:  # expect: PS103
+            logging.exception("load failed")
+            cur.execute("DELETE FROM staging")
+            raise
+        conn.commit()
+    finally:
+        conn.close()
+""", note=("log, an unguarded clean-up, then `raise`: the clean-up fails in the aborted "
+          "transaction")),
+    Case("""
+import logging
+
+import psycopg2
+
+
+def load(dsn, rows):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.executemany("INSERT INTO staging VALUES (%s)", rows)
+        except Exception:  # expect: PS103
+            try:
+                cur.execute("DELETE FROM staging")
+            except Exception:  # expect: PS103
+                logging.exception("clean-up failed")
+            cur.execute("INSERT INTO load_log VALUES ('failed')")
+        conn.commit()
+    finally:
+        conn.close()
+""", note=("look-alike: a guarded clean-up in a handler that does not re-raise, then more "
+           "work in the aborted transaction")),
+]
+
+# round 40 (prec84): a `commit()` before the `raise` on a raw psycopg2 connection: the
+# server answers COMMIT of an aborted transaction with ROLLBACK and nothing raises, so
+# it ends the failed transaction and the error caught reaches the caller. On a
+# SQLAlchemy session the commit raises `PendingRollbackError` instead of the error
+# caught; in a handler that does not re-raise, the commit silently drops the work.
+_COMMIT_THEN_RAISE = """\
+import psycopg2
+
+
+def load(dsn, rows):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.executemany("INSERT INTO staging VALUES (%s)", rows)
+        except Exception:@MARK@
+            conn.commit()
+@RAISE@
+        conn.commit()
+    finally:
+        conn.close()
+"""
+
+VALID += [
+    Case(_COMMIT_THEN_RAISE.replace("@MARK@", "").replace("@RAISE@", "            raise"),
+         note="psycopg2: a commit of the aborted transaction rolls it back, then `raise`"),
+]
+
+INVALID += [
+    Case(_SESSION + """
+
+def load(rows):
+    with SessionLocal() as session:
+        try:
+            session.add_all(rows)
+            session.flush()
+        except IntegrityError:  # expect: PS103
+            session.commit()
+            raise
+""", note=("look-alike: a SQLAlchemy session's commit after a failed flush raises "
+           "PendingRollbackError instead of the error caught")),
+    Case(_COMMIT_THEN_RAISE.replace("@MARK@", "  # expect: PS103").replace(
+        "@RAISE@", "            cur.execute(\"INSERT INTO load_log VALUES ('failed')\")"),
+         note="look-alike: psycopg2, the handler commits and goes on without re-raising"),
+]

@@ -3975,3 +3975,75 @@ INVALID += [
                      "        PipelineCli().run(batch)\n",
                note="look-alike: project code calls run() in a loop", expect=True),
 ]
+
+# Round 40 (prec84): more ways a program's entry reads its command line. The parser
+# built by a project helper in another module (`build_parser().parse_args()`, the
+# entry's module not importing argparse), `parse_args(sys.argv[1:])`, and
+# `getopt.getopt(sys.argv[1:], ...)` all parse the process's argv. A `parse_args()`
+# on an object that is no argparse parser (a bot's own command parser, in a module
+# that imports argparse for something else), or getopt over a list it is given, does
+# not.
+_ARGS_MODULE = """\
+import argparse
+
+
+def build_parser():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db")
+    return parser
+"""
+
+_ENTRY = """\
+import sys
+{imports}
+import sqlalchemy
+
+
+def run(tasks{param}):
+{parse}
+    engine = sqlalchemy.create_engine(db){expect}
+    with engine.connect() as conn:
+        for task in tasks:
+            task(conn)
+"""
+
+
+def _entry(parse: str, note: str, imports: str = "", param: str = "",
+           expect: bool = False, files: dict[str, str] | None = None) -> Case:
+    return Case(_ENTRY.format(parse=parse, imports=imports, param=param,
+                              expect="  # expect: PS202" if expect else ""),
+                files={"app/__init__.py": "", "app/cli_args.py": _ARGS_MODULE,
+                       **(files or {})},
+                path="app/main.py", note=note)
+
+
+_BOT_PARSER = """\
+class CommandParser:
+    def __init__(self, text):
+        self.words = text.split()
+
+    def parse_args(self):
+        return self.words[1] if len(self.words) > 1 else ""
+"""
+
+VALID += [
+    _entry("    db = build_parser().parse_args().db",
+           "the parser comes from a project helper in another module: the entry's "
+           "module does not import argparse", imports="from app.cli_args import build_parser"),
+    _entry("    parser = build_parser()\n    db = parser.parse_args(sys.argv[1:]).db",
+           "`parse_args(sys.argv[1:])` parses the process's argv",
+           imports="from app.cli_args import build_parser"),
+    _entry("    opts, _ = getopt.getopt(sys.argv[1:], \"d:\")\n    db = dict(opts)[\"-d\"]",
+           "getopt over `sys.argv[1:]` parses the process's command line",
+           imports="import getopt"),
+]
+
+INVALID += [
+    _entry("    db = CommandParser(text).parse_args()",
+           "look-alike: a bot's own command parser, in a module that imports argparse "
+           "for something else", imports="import argparse\nfrom app.bot import CommandParser",
+           param=", text", expect=True, files={"app/bot.py": _BOT_PARSER}),
+    _entry("    opts, _ = getopt.getopt(words, \"d:\")\n    db = dict(opts)[\"-d\"]",
+           "look-alike: getopt over a list it is given", imports="import getopt",
+           param=", words", expect=True),
+]

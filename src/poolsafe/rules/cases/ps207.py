@@ -4928,3 +4928,50 @@ INVALID += [
          path="shop/views.py",
          note="look-alike: the plain module's decorator joins the thread it starts"),
 ]
+
+# Round 40 (prec84): a decorator factory (`@run_in_thread(daemon=True)`: a function
+# whose `return` names the one decorator nested in it) is read as the decorator it
+# returns. A wrapper that starts the thread and returns does not make the caller
+# wait; one that joins (also only when an argument asks it to) still does.
+_FACTORY_MAILER = """\
+import requests
+from shop.decorators import run_in_thread
+
+
+@run_in_thread(daemon=True)
+def send_email(order_id):
+    requests.post("https://mail.example/send", json={"order": order_id}, timeout=10)
+"""
+
+
+def _factory(wrapper: str, note: str, expect: bool = False,
+             params: str = "daemon=False") -> Case:
+    decorators = ("from functools import wraps\n"
+                  "from threading import Thread\n\n\n"
+                  f"def run_in_thread({params}):\n"
+                  "    def decorator(f):\n"
+                  "        @wraps(f)\n"
+                  "        def wrapper(*args, **kwargs):\n" + wrapper +
+                  "        return wrapper\n"
+                  "    return decorator\n")
+    return Case(_BACKGROUND_VIEW.format(expect="  # expect: PS207" if expect else ""),
+                files={**_FLASK, "shop/decorators.py": decorators,
+                       "shop/mailer.py": _FACTORY_MAILER},
+                path="shop/views.py", note=note)
+
+
+VALID += [
+    _factory("            Thread(target=f, args=args, kwargs=kwargs, daemon=daemon).start()\n",
+             "a decorator factory whose wrapper starts a thread running the function"),
+]
+
+INVALID += [
+    _factory("            thread = Thread(target=f, args=args, kwargs=kwargs, daemon=daemon)\n"
+             "            thread.start()\n"
+             "            if wait:\n"
+             "                thread.join()\n",
+             "look-alike: the factory's wrapper joins the thread when an argument asks it to",
+             expect=True, params="daemon=False, wait=True"),
+    _factory("            return f(*args, **kwargs)\n",
+             "look-alike: the factory's wrapper just calls the function", expect=True),
+]
