@@ -537,11 +537,66 @@ def threaded_target(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo 
     if started is None:
         return None
     target, how, _first = started
+    target = _named_attribute(target)
     found = _target_function(index, module, func, target)
     if found is not None:
         return found, how
     bound = bound_method(index, module, func, target)
+    if bound is None:
+        bound = _super_method(index, module, func, target)
     return (bound, how) if bound is not None else None
+
+
+def _named_attribute(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """`getattr(obj, "name")` (with or without a default) read as `obj.name`: the
+    attribute a literal name picks is as certain as the dotted one (a name held in a
+    variable is not followed). Anything else is returned as it is."""
+    if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name)
+            and expr.func.value == "getattr" and len(expr.args) in (2, 3)
+            and all(a.keyword is None and not a.star for a in expr.args)):
+        return expr
+    name = string_value(expr.args[1].value)
+    if name is None or not name.isidentifier():
+        return expr
+    return cst.Attribute(value=expr.args[0].value, attr=cst.Name(name))
+
+
+def _super_method(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                  expr: cst.BaseExpression) -> FunctionInfo | None:
+    """The project method `super().name` (in the method itself) or
+    `super(Cls, self).name` (also in a function nested in it) names, in a
+    method of a class with one base (the class `Cls` names must be the method's own
+    class): the base's method, or the nearest one up a chain of single bases. With
+    several bases the next class of the instance's MRO depends on the instance's
+    class, and nothing is returned."""
+    if not (isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Call)
+            and isinstance(expr.value.func, cst.Name) and expr.value.func.value == "super"):
+        return None
+    owner = func
+    while owner is not None and owner.cls is None:
+        owner = owner.parent  # a function nested in the method
+    if owner is None or owner.cls is None:
+        return None
+    cls: ClassInfo | None = owner.cls
+    args = expr.value.args
+    if not args and owner is not func:
+        return None  # zero-argument super() in a nested function has no instance
+    if args:
+        if len(args) != 2 or any(a.keyword is not None or a.star for a in args):
+            return None
+        named = index.evaluate(args[0].value, module, func)
+        if not isinstance(named, ClassRef) or named.cls is not cls:
+            return None
+    for _ in range(_MAX_BASES):
+        if cls is None or len(cls.node.bases) != 1:
+            return None
+        base = index.evaluate(cls.node.bases[0].value, cls.module, None)
+        if not isinstance(base, ClassRef):
+            return None
+        cls = base.cls
+        if expr.attr.value in cls.methods:
+            return cls.methods[expr.attr.value]
+    return None
 
 
 def _target_function(index: ProjectIndex, module: ModuleInfo, starter: FunctionInfo | None,

@@ -27,7 +27,12 @@ class DjangoConnectionOutsideRequest(Rule):
 
     - a `threading.Thread` target, the `run()` of a project subclass of
       `threading.Thread`, or a `threading.Timer` function with no
-      `connection.close()`, `close_old_connections()` or `connections.close_all()`;
+      `connection.close()`, `close_old_connections()` or `connections.close_all()`
+      (a target named at run time is followed when what it names is certain:
+      `getattr(self, "sync")` with a literal name is `self.sync`, and
+      `super().sync` or `super(Cls, self).sync` in a method of a class with one
+      base is that base's method, or the nearest up a chain of single bases; a
+      name held in a variable, or a class with several bases, is not followed);
     - a task run on a worker thread that outlives it (`ThreadPoolExecutor.submit()` /
       `.map()`, the thread pools of `multiprocessing` (`multiprocessing.dummy.Pool`,
       `multiprocessing.pool.ThreadPool`: `map()`, `imap_unordered()`,

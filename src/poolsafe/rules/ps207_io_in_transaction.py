@@ -35,7 +35,7 @@ from poolsafe.analysis.explicit_locks import takes_lock
 from poolsafe.analysis.finite_runs import runs_in_one_run
 from poolsafe.analysis.frameworks import route_decorator_position
 from poolsafe.analysis.index import ProjectIndex, held, view_class_framework
-from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding, top_level_function
 from poolsafe.analysis.pool_errors import catches_only_pool_errors
 from poolsafe.analysis.project_facts import (
     facts,
@@ -44,6 +44,7 @@ from poolsafe.analysis.project_facts import (
     is_model_class,
     is_test_module,
     request_handler,
+    streamlit_page,
 )
 from poolsafe.analysis.query_property import query_property_registry, unpacked_return
 from poolsafe.analysis.read_only import (
@@ -441,6 +442,17 @@ class IoInTransaction(Rule):
     own short transaction) between batches. A request handler, a worker task or
     any function that something other than one-shot code calls is reported read
     or not: its connection is a slot of the application's pool.
+    **A module's top level.** A script whose module body does the work itself (no
+    `main()`: `conn = psycopg2.connect(...)`, an `UPDATE`, then a loop of HTTP calls
+    and sleeps before `conn.commit()`) is checked, as one-shot code: the body runs
+    once per process (or once per import, at start-up). Its connection, even from a
+    module-level engine, is its own process's: no request waits for that pool slot,
+    so what it holds across the slow work that matters is a lock. A module body whose
+    transaction has written when the call starts is reported (its rows stay locked
+    for the application's requests until the commit); one that has only read is not,
+    as below, unless the call runs in a `while` loop that keeps the process running.
+    A Streamlit page's top level runs at every interaction, not once: it is left
+    out here.
     **One-shot code that has only read so far.** The same holds at the moment of the
     call: a script (its `if __name__ == "__main__":` path), a click/typer/argparse
     command, or a function only such code calls once, whose session or connection has
@@ -632,7 +644,11 @@ class IoInTransaction(Rule):
         for call, func in inventory(ctx.module).calls:
             if func is not None:
                 calls.setdefault(id(func.node), []).append(call)
-        for func in ctx.module.all_functions:
+        funcs: list[tuple[FunctionInfo, bool]] = [(f, False) for f in ctx.module.all_functions]
+        top = _top_level(ctx, calls)
+        if top is not None:
+            funcs.append((top, True))
+        for func, at_top in funcs:
             walker = _Walker(ctx.index, func)
             # a transaction decorator above the route's (`@atomic()` over
             # `@router.post(...)`) wraps the function after the router registered it:
@@ -656,8 +672,11 @@ class IoInTransaction(Rule):
             if not walker.found or not (
                     walker.helper_found or _has_slow_call(ctx, func, calls.get(id(func.node), []))):
                 continue  # no slow call of its own: nothing to report
-            one_shot: bool | None = None
-            one_run: bool | None = None
+            # a module's top level runs once per process (a script's body): one-shot
+            # code, judged as a script's `main()` is (a Streamlit page's runs at every
+            # interaction and is never built here)
+            one_shot: bool | None = True if at_top else None
+            one_run: bool | None = True if at_top else None
             django_reads: bool | None = None
             django_locks: bool | None = None
             for call, (what, family, via), keys, again in _first_of_each_helper(walker):
@@ -770,6 +789,26 @@ class IoInTransaction(Rule):
                     "work after it",
                     steps,
                 )
+
+
+def _top_level(ctx: FileContext, calls: dict[int, list[cst.Call]]) -> FunctionInfo | None:
+    """The module's top-level statements as the body of a function
+    (`top_level_function`), when one of them (not a class body's) makes a call that
+    may be slow by its name: a script whose module body opens a transaction and then
+    sleeps or calls a service. Its calls are filed in `calls` under its node. None for
+    a Streamlit page (its body runs at every interaction, not once) and when no
+    top-level call may be slow (the common module: imports, constants, an engine)."""
+    stmts = [s for s in ctx.module.tree.body
+             if not isinstance(s, (cst.FunctionDef, cst.ClassDef))]
+    if not any(may_be_slow_here(ctx.index, c) for s in stmts for c in iter_calls(s)):
+        return None
+    if streamlit_page(ctx.module):
+        return None
+    func = top_level_function(ctx.module)
+    if func is None:
+        return None
+    calls[id(func.node)] = list(func.direct_calls)
+    return func
 
 
 def _returns(st: cst.CSTNode) -> bool:

@@ -4417,3 +4417,74 @@ register(Queue())
     Case(_B82_JOBS.format(expect=""), path="jobs.py", files=dict(_FILES),
          note="look-alike: nobody calls the function that registers the jobs"),
 ]
+
+# Thread targets named at run time: `getattr(obj, "name")` with a literal name is
+# `obj.name`; `super().name` / `super(Cls, self).name` in a method of a class with one
+# base is the base's method.
+_GETATTR_SYNC = """\
+import threading
+
+from django.db import connection
+
+from models import Order
+
+
+class Reconciler:
+    def reconcile(self):
+{guard}        Order.objects.filter(paid=False).update(paid=True){expect}
+{close}
+    def start(self):
+        threading.Thread(target=getattr(self, {name}), daemon=True).start()
+
+    def rename(self):
+        return None
+"""
+
+_SUPER_JOB = """\
+import threading
+
+from models import Order
+
+
+class {base_def}:
+    def settle(self):
+        Order.objects.filter(paid=False).update(paid=True){expect}
+
+
+class NightlySettle({bases}):
+    def settle(self):
+        threading.Thread(target={call}.settle, daemon=True).start()
+"""
+
+INVALID += [
+    Case(_GETATTR_SYNC.format(guard="", expect="  # expect: PS107", close="",
+                              name='"reconcile"'), path="reconcile.py", files=dict(_FILES),
+         note='`Thread(target=getattr(self, "reconcile"))`: the literal names the method'),
+    Case(_SUPER_JOB.format(base_def="BaseSettle", expect="  # expect: PS107",
+                           bases="BaseSettle", call="super()"),
+         path="settle.py", files=dict(_FILES),
+         note="`Thread(target=super().settle)`: the one base's method runs on the thread"),
+    Case(_SUPER_JOB.format(base_def="BaseSettle", expect="  # expect: PS107",
+                           bases="BaseSettle", call="super(NightlySettle, self)"),
+         path="settle.py", files=dict(_FILES),
+         note="the two-argument `super(NightlySettle, self).settle`"),
+]
+VALID += [
+    Case(_GETATTR_SYNC.format(guard="        try:\n    ", expect="",
+                              close="        finally:\n            connection.close()\n",
+                              name='"reconcile"'),
+         path="reconcile.py", files=dict(_FILES),
+         note="look-alike: the method the literal names closes in a `finally`"),
+    Case(_GETATTR_SYNC.format(guard="", expect="", close="", name='"rename"'),
+         path="reconcile.py", files=dict(_FILES),
+         note="look-alike: the literal names a method with no database work"),
+    Case(_GETATTR_SYNC.format(guard="", expect="", close="", name="self.action"),
+         path="reconcile.py", files=dict(_FILES),
+         note="look-alike: the name is held in an attribute, not known"),
+    Case(_SUPER_JOB.format(base_def="BaseSettle", expect="", bases="Job",
+                           call="super()").replace(
+        "from models import Order\n", "from models import Order\nfrom scheduler import Job\n"),
+         path="settle.py", files=dict(_FILES),
+         note="look-alike: the class's one base is a library's: `super().settle` is not "
+              "the project's method of that name"),
+]

@@ -4975,3 +4975,60 @@ INVALID += [
     _factory("            return f(*args, **kwargs)\n",
              "look-alike: the factory's wrapper just calls the function", expect=True),
 ]
+
+# A script whose module body does the work (no `def main()`): the body runs once per
+# process, and is judged as a script's `main()` is. Held across the slow call: a
+# transaction that has written (its row locks stall the application's requests);
+# one that has only read is a snapshot on the script's own connection.
+_MODULE_SCRIPT = """\
+import time
+
+import psycopg2
+import requests
+
+conn = psycopg2.connect("dbname=billing")
+cur = conn.cursor()
+cur.execute("{statement}")
+for (invoice_id,) in cur.fetchall():
+{before}    requests.post("https://pay.example/c", json={{"id": invoice_id}}, timeout=9){expect}
+    time.sleep(1){expect}
+conn.commit()
+conn.close()
+"""
+
+_MODULE_ENGINE = """\
+import time
+
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+with engine.begin() as conn:
+    conn.execute(text("UPDATE jobs SET state = 'paused' WHERE state = 'queued'"))
+{sleep_in}
+{sleep_out}"""
+
+INVALID += [
+    Case(_MODULE_SCRIPT.format(
+        statement="UPDATE invoices SET state = 'sending' WHERE state = 'due' RETURNING id",
+        before="", expect="  # expect: PS207"), path="bin/charge_due.py",
+         note="a script's module body updates rows, then calls a service for each one "
+              "before its commit: the rows stay locked across the calls"),
+    Case(_MODULE_ENGINE.format(sleep_in="    time.sleep(30)  # expect: PS207", sleep_out=""),
+         path="scripts/pause_jobs.py",
+         note="a module-level `engine.begin()` block that sleeps after its update"),
+]
+
+VALID += [
+    Case(_MODULE_SCRIPT.format(
+        statement="SELECT id FROM invoices WHERE state = 'due'", before="", expect=""),
+         path="bin/charge_due.py",
+         note="look-alike: the script's transaction has only read (a snapshot on its "
+              "own connection), as in a script's main()"),
+    Case(_MODULE_SCRIPT.format(
+        statement="UPDATE invoices SET state = 'sending' WHERE state = 'due' RETURNING id",
+        before="    conn.commit()\n", expect=""), path="bin/charge_due.py",
+         note="look-alike: the script commits before each call"),
+    Case(_MODULE_ENGINE.format(sleep_in="", sleep_out="time.sleep(30)"),
+         path="scripts/pause_jobs.py",
+         note="look-alike: the sleep comes after the `engine.begin()` block commits"),
+]
