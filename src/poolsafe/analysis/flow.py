@@ -2827,6 +2827,11 @@ class FunctionFlow:
             if isinstance(inner, cst.Name) and any(
                     isinstance(f, Released) and f.var == inner.value for f in cur):
                 cur = self._with_use(inner, cur)
+            reused = _reopened_connection(inner, cur)
+            if reused is not None:
+                # `with session.connection() as c:` on a closed session used again: the
+                # exit closes the connection it reopened, which goes back to the pool
+                ended[reused] = True
             if isinstance(inner, cst.Name) and inner.value in held:
                 site = self.result.sites[held[inner.value].site]
                 kind = site.conn.kind
@@ -3765,6 +3770,18 @@ def _sql_text(node: cst.BaseExpression) -> str | None:
         if raw.isascii() and "\\" not in raw and "rollback" not in raw.lower():
             return ""
     return string_value(node)
+
+
+def _reopened_connection(expr: cst.BaseExpression, state: State) -> str | None:
+    """`session.connection()` (no arguments) of a closed session that the state says
+    was used again (`Reopened`): the session's name, else None."""
+    if isinstance(expr, cst.Call) and not expr.args \
+            and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "connection" \
+            and isinstance(expr.func.value, cst.Name):
+        name = expr.func.value.value
+        if any(isinstance(f, Reopened) and f.var == name for f in state):
+            return name
+    return None
 
 
 def _ends_nothing(use: cst.CSTNode, name: str) -> bool:

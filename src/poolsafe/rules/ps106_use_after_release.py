@@ -65,7 +65,9 @@ class UseAfterRelease(Rule):
 
     A SQLAlchemy session can be used again after `close()`: it opens a new connection.
     Such a use is reported only when nothing closes the session again before the
-    function ends (a worker that closes its session after each unit of work is fine).
+    function ends (a worker that closes its session after each unit of work is fine);
+    a `with session.connection() as c:` block ends it too: its exit closes the
+    connection the session opened again, which goes back to the pool.
     A plain `commit()` or `rollback()` of the closed session with nothing queued since
     the close is no use: it begins and ends an empty transaction without a connection.
     Reading a closed session's engine is not a use either: `session.bind`, also

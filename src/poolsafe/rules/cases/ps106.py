@@ -831,3 +831,56 @@ def rebuild(rows):
          note="the callee's `with session:` closed the session; the caller's query after "
               "it checks out a new connection nothing closes"),
 ]
+
+VALID += [
+    Case('''
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
+
+
+def upgrade_schema():
+    session = Session()
+    try:
+        session.execute(text("SELECT 1"))
+    finally:
+        session.close()
+    session.execute(text("SELECT 2"))
+    with session.connection() as connection:
+        connection.execute(text("SELECT 3"))
+
+
+def stamp_schema():
+    session = Session()
+    try:
+        session.execute(text("SELECT 1"))
+    finally:
+        session.close()
+    with session.connection() as connection:
+        connection.execute(text("SELECT 3"))
+''', note="a closed session used again, then `with session.connection() as c:`: the "
+              "block's exit closes the connection the reuse opened, back to the pool"),
+]
+
+INVALID += [
+    Case('''
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
+
+
+def stamp_schema():
+    session = Session()
+    try:
+        session.execute(text("SELECT 1"))
+    finally:
+        session.close()
+    with session.connection() as connection:
+        connection.execute(text("SELECT 3"))
+    session.execute(text("SELECT 4"))  # expect: PS106
+''', unfixable="a use after the release: move the release after it",
+         note="after the `with session.connection()` block the session is used once "
+              "more: that opens a new connection nothing closes"),
+]
