@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1693,7 +1693,7 @@ def _run_from_table(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool
     if not tables and not inline:
         return False
     # the function is named nowhere else in its module (no other caller or registry)
-    if literals.all_names.get(func.name, 0) - 1 != named:  # the `def` is one Name
+    if literals.all_names(func.name) - 1 != named:  # the `def` is one Name
         return False
     walked = False
     for each in inline:
@@ -1986,16 +1986,49 @@ _TABLES_MEMO = "_poolsafe_literal_tables"
 
 @dataclass(frozen=True)
 class _LiteralTables:
-    """What `_run_from_table` reads of a module, from one walk of it (the walk up a
-    function's callers asks the same modules again, for each function in them)."""
+    """What `_run_from_table` reads of a module, from one walk of its statements (the
+    walk up a function's callers asks the same modules again, for each function in
+    them)."""
     tree: cst.Module
     #: the loops whose iterable is a literal collection, and the assignments of one
     #: (`CHECKS = [("db", check_db)]`), in the walk's order
     nodes: tuple[cst.For | cst.Assign | cst.AnnAssign, ...]
     #: how many times each name is read in the literal collections of `nodes`
     names: dict[str, int]
-    #: how many times each name is read anywhere in the module
-    all_names: dict[str, int]
+    #: how many times each name is read anywhere in the module: a walk of every node,
+    #: made when first asked (most functions are named in no table: never)
+    counted: dict[str, int] = field(default_factory=dict)
+
+    def all_names(self, name: str) -> int:
+        if not self.counted:
+            counted = self.counted
+            counted[""] = 0  # (walked: an empty module counts no name)
+            for node in iter_nodes(self.tree, into_functions=True):
+                if type(node) is cst.Name:
+                    counted[node.value] = counted.get(node.value, 0) + 1
+        return self.counted.get(name, 0)
+
+
+#: by node type: an expression, whose subtree holds no statement (a lambda's body is
+#: an expression too)
+_EXPRESSION_TYPES: dict[type, bool] = {}
+
+
+def _statement_nodes(tree: cst.Module) -> Iterator[cst.CSTNode]:
+    """`iter_nodes(tree, into_functions=True)` without the nodes under an expression:
+    every statement, in the same (pre-)order."""
+    kinds = _EXPRESSION_TYPES
+    stack: list[cst.CSTNode] = [tree]
+    while stack:
+        cur = stack.pop()
+        yield cur
+        for child in reversed(children(cur)):
+            t = type(child)
+            expression = kinds.get(t)
+            if expression is None:
+                expression = kinds[t] = issubclass(t, cst.BaseExpression)
+            if not expression:
+                stack.append(child)
 
 
 def _literal_tables(index: ProjectIndex, module: ModuleInfo) -> _LiteralTables:
@@ -2004,12 +2037,10 @@ def _literal_tables(index: ProjectIndex, module: ModuleInfo) -> _LiteralTables:
     if known is not None and known.tree is module.tree:
         return known
     nodes: list[cst.For | cst.Assign | cst.AnnAssign] = []
-    all_names: dict[str, int] = {}
-    # (exact types, as `_used_as_value` walks)
-    for node in iter_nodes(module.tree, into_functions=True):
-        if type(node) is cst.Name:
-            all_names[node.value] = all_names.get(node.value, 0) + 1
-        elif type(node) is cst.For:
+    # (exact types, as `_used_as_value` walks; a `for`, an assignment is a statement:
+    # no expression holds one)
+    for node in _statement_nodes(module.tree):
+        if type(node) is cst.For:
             if isinstance(_loop_iterable(node), _LITERAL_COLLECTIONS):
                 nodes.append(node)
         elif (type(node) is cst.Assign or type(node) is cst.AnnAssign) \
@@ -2022,7 +2053,7 @@ def _literal_tables(index: ProjectIndex, module: ModuleInfo) -> _LiteralTables:
         for n in iter_nodes(literal, into_functions=True):
             if type(n) is cst.Name:
                 names[n.value] = names.get(n.value, 0) + 1
-    found = _LiteralTables(module.tree, tuple(nodes), names, all_names)
+    found = _LiteralTables(module.tree, tuple(nodes), names)
     memo[id(module.tree)] = found
     return found
 

@@ -1057,7 +1057,8 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
         return None
     seen.add(id(func.node))
     project = facts(index)
-    for site in project.callers(func) + project.handed_callers(func):
+    sites = project.callers(func) + project.handed_callers(func)
+    for i, site in enumerate(sites):
         caller = site.func
         if caller is None or is_test_module(site.module):
             continue
@@ -1069,6 +1070,17 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
             # (read from the caller's own body first: whether it runs once, a walk of
             # its callers' modules, would change nothing)
             continue
+        if not per_request_dependency and depth == 0 and _last_caller(sites, i) \
+                and _escapes(index, site.module, caller, site.call) == _RETURNED \
+                and not _disposed_by_one_shot(index, caller, site.call):
+            # the walk's last site, a caller that returns the engine: its callers are
+            # followed first, and whether it runs once is asked only if they find a
+            # site (nothing follows that reads `seen`: the same answer; see
+            # `_last_caller`)
+            found = _per_call_caller(index, caller, seen, depth + 1)
+            if found is None or _runs_once_or_keeps(index, caller):
+                return None
+            return found
         if not per_request_dependency and _runs_once_or_keeps(index, caller):
             continue
         if not per_request_dependency and _disposed_by_one_shot(index, caller, site.call):
@@ -1089,6 +1101,21 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
             if found is not None:
                 return found
     return None
+
+
+def _last_caller(sites: list[CallSite], i: int) -> bool:
+    """No site after `sites[i]` reaches `_per_call_caller`'s tests (each is in module-level
+    code or a test). For the outermost call (depth 0, a `seen` of its own) the answer
+    is then that of `sites[i]` alone, and the order of its tests is free: whether its
+    caller runs once, and the walk up its callers, are answers of the index that do
+    not depend on each other (`is_cli_entry` is memoised by function and depth, and
+    never reads `seen`); and when the caller returns the engine and does not dispose
+    of it, the original order (runs once? then the walk) returns None if the caller
+    runs once and else what the walk finds: None when the walk finds None either way.
+    Asking the walk first skips the question when the walk finds nothing (mlflow's
+    `create_sqlalchemy_engine_with_retry`: its callers all keep the engine, and
+    whether it runs once is a walk up five levels of the server's modules)."""
+    return all(s.func is None or is_test_module(s.module) for s in sites[i + 1:])
 
 
 def _keeps_for_good(index: ProjectIndex, site: CallSite) -> bool:
