@@ -6932,7 +6932,9 @@ _PSYCOPG_BLOCK_REASON = (
     "psycopg 3 refuses `conn.rollback()` inside `{block}` (`ProgrammingError`): wrap the "
     "`try` body in a savepoint, a nested `conn.transaction()` block, by hand")
 
-_PSYCOPG_BLOCK_MODULE = """\
+#: a psycopg_pool pool and the project context manager that yields its connection
+#: from inside a transaction block
+_PSYCOPG_TRANSACTION_CM = """\
 import logging
 from contextlib import asynccontextmanager
 
@@ -6948,6 +6950,9 @@ async def transaction():
             yield conn
 
 
+"""
+
+_PSYCOPG_BLOCK_MODULE = _PSYCOPG_TRANSACTION_CM + """\
 async def count_users():
     async with {entered}:
         try:
@@ -6968,27 +6973,35 @@ INVALID += [
          unfixable=_PSYCOPG_BLOCK_REASON.format(block="transaction()")),
 ]
 
+#: psycopg2: a load into a staging table whose handler is `{handler}`
+_STAGING_LOAD = """\
+{imports}import psycopg2
+
+
+def load(dsn, rows):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.executemany("INSERT INTO staging VALUES (%s)", rows)
+{handler}
+        conn.commit()
+    finally:
+        conn.close()
+"""
+
+
+def _staging_load(handler: str, *, logs: bool = True, lead: str = "\n") -> str:
+    return lead + _STAGING_LOAD.format(imports="import logging\n\n" if logs else "",
+                                       handler=handler.rstrip("\n"))
+
+
 # round 40 (prec84): a handler that uses the connection for a clean-up and then
 # re-raises swallows nothing. A best-effort clean-up (in a `try` of its own whose
 # handler takes its failure) changes nothing the caller sees: not reported. An
 # unguarded clean-up runs in the aborted transaction, fails, and its error is what the
 # caller gets: reported, with a message that says so (not "swallows").
-_CLEANUP_MODULE = """\
-import logging
-from contextlib import asynccontextmanager
-
-from psycopg_pool import AsyncConnectionPool
-
-pool = AsyncConnectionPool("postgresql://db/app", open=False)
-
-
-@asynccontextmanager
-async def transaction():
-    async with pool.connection() as conn:
-        async with conn.transaction():
-            yield conn
-
-
+_CLEANUP_MODULE = _PSYCOPG_TRANSACTION_CM + """\
 async def with_schema(name):
     async with transaction() as conn:
         try:
@@ -7010,18 +7023,7 @@ VALID += [
     Case(_CLEANUP_MODULE.replace("@MARK@", "").replace("@CLEANUP@", _GUARDED_CLEANUP),
          note=("a best-effort clean-up in a `try` of its own, then a bare `raise`: the "
                "caller gets the error caught; the transaction block rolls back")),
-    Case("""
-import logging
-
-import psycopg2
-
-
-def load(dsn, rows):
-    conn = psycopg2.connect(dsn)
-    try:
-        cur = conn.cursor()
-        try:
-            cur.executemany("INSERT INTO staging VALUES (%s)", rows)
+    Case(_staging_load("""\
         except psycopg2.Error as e:
             logging.error("load failed: %s", e)
             try:
@@ -7029,29 +7031,14 @@ def load(dsn, rows):
             except psycopg2.Error:
                 logging.exception("clean-up failed")
             raise RuntimeError("load failed") from e
-        conn.commit()
-    finally:
-        conn.close()
-""", note="a guarded clean-up before raising a new error: the new error reaches the caller"),
-    Case("""
-import psycopg2
-
-
-def load(dsn, rows):
-    conn = psycopg2.connect(dsn)
-    try:
-        cur = conn.cursor()
-        try:
-            cur.executemany("INSERT INTO staging VALUES (%s)", rows)
+"""), note="a guarded clean-up before raising a new error: the new error reaches the caller"),
+    Case(_staging_load("""\
         except Exception:
             conn.rollback()
             cur.execute("DELETE FROM staging")
             conn.commit()
             raise
-        conn.commit()
-    finally:
-        conn.close()
-""", note="a rollback, then the clean-up in a fresh transaction, then `raise`"),
+""", logs=False), note="a rollback, then the clean-up in a fresh transaction, then `raise`"),
 ]
 
 INVALID += [
@@ -7060,49 +7047,21 @@ INVALID += [
         note=("an unguarded clean-up before `raise` runs in the aborted transaction: it "
               "fails and its error replaces the one caught"),
         unfixable=_PSYCOPG_BLOCK_REASON.format(block="transaction()")),
-    Case("""
-import logging
-
-import psycopg2
-
-
-def load(dsn, rows):
-    conn = psycopg2.connect(dsn)
-    try:
-        cur = conn.cursor()
-        try:
-            cur.executemany("INSERT INTO staging VALUES (%s)", rows)
+    Case(_staging_load("""\
         except Exception:  # expect: PS103
             logging.exception("load failed")
             cur.execute("DELETE FROM staging")
             raise
-        conn.commit()
-    finally:
-        conn.close()
-""", note=("log, an unguarded clean-up, then `raise`: the clean-up fails in the aborted "
+"""), note=("log, an unguarded clean-up, then `raise`: the clean-up fails in the aborted "
           "transaction")),
-    Case("""
-import logging
-
-import psycopg2
-
-
-def load(dsn, rows):
-    conn = psycopg2.connect(dsn)
-    try:
-        cur = conn.cursor()
-        try:
-            cur.executemany("INSERT INTO staging VALUES (%s)", rows)
+    Case(_staging_load("""\
         except Exception:  # expect: PS103
             try:
                 cur.execute("DELETE FROM staging")
             except Exception:  # expect: PS103
                 logging.exception("clean-up failed")
             cur.execute("INSERT INTO load_log VALUES ('failed')")
-        conn.commit()
-    finally:
-        conn.close()
-""", note=("look-alike: a guarded clean-up in a handler that does not re-raise, then more "
+"""), note=("look-alike: a guarded clean-up in a handler that does not re-raise, then more "
            "work in the aborted transaction")),
 ]
 
@@ -7111,23 +7070,11 @@ def load(dsn, rows):
 # it ends the failed transaction and the error caught reaches the caller. On a
 # SQLAlchemy session the commit raises `PendingRollbackError` instead of the error
 # caught; in a handler that does not re-raise, the commit silently drops the work.
-_COMMIT_THEN_RAISE = """\
-import psycopg2
-
-
-def load(dsn, rows):
-    conn = psycopg2.connect(dsn)
-    try:
-        cur = conn.cursor()
-        try:
-            cur.executemany("INSERT INTO staging VALUES (%s)", rows)
+_COMMIT_THEN_RAISE = _staging_load("""\
         except Exception:@MARK@
             conn.commit()
 @RAISE@
-        conn.commit()
-    finally:
-        conn.close()
-"""
+""", logs=False, lead="")
 
 VALID += [
     Case(_COMMIT_THEN_RAISE.replace("@MARK@", "").replace("@RAISE@", "            raise"),

@@ -832,20 +832,24 @@ def rebuild(rows):
               "it checks out a new connection nothing closes"),
 ]
 
-VALID += [
-    Case('''
+#: a session closed after its first query, then used again: `{name}` is the function
+_REUSED_AFTER_CLOSE = """
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
 Session = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
 
 
-def upgrade_schema():
+def {name}():
     session = Session()
     try:
         session.execute(text("SELECT 1"))
     finally:
         session.close()
+"""
+
+VALID += [
+    Case(_REUSED_AFTER_CLOSE.format(name="upgrade_schema") + '''\
     session.execute(text("SELECT 2"))
     with session.connection() as connection:
         connection.execute(text("SELECT 3"))
@@ -864,19 +868,7 @@ def stamp_schema():
 ]
 
 INVALID += [
-    Case('''
-from sqlalchemy import create_engine, text
-from sqlalchemy.orm import sessionmaker
-
-Session = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
-
-
-def stamp_schema():
-    session = Session()
-    try:
-        session.execute(text("SELECT 1"))
-    finally:
-        session.close()
+    Case(_REUSED_AFTER_CLOSE.format(name="stamp_schema") + '''\
     with session.connection() as connection:
         connection.execute(text("SELECT 3"))
     session.execute(text("SELECT 4"))  # expect: PS106
