@@ -27,6 +27,7 @@ from poolsafe.core.model import FileError, Finding, Location, RawFinding, ScanRe
 from poolsafe.core.positions import spans
 from poolsafe.core.project import module_key, module_names, names_to_files
 from poolsafe.core.rule_codes import enabled_codes
+from poolsafe.core.shared_leaves import parse_module
 from poolsafe.core.source import DecodedSource, SourceError, decode
 from poolsafe.fix.equivalence import comparisons_kept
 from poolsafe.fix.fixers.edits import parent_map, remember_parents
@@ -88,7 +89,7 @@ def parse_source(display: str, path: Path, relative: Path, text: str) -> ModuleI
     refusal = parse_refusal(text)
     if refusal is not None:
         raise Refused(refusal)
-    tree = cst.parse_module(text)
+    tree = parse_module(text)  # (its whitespace and punctuation shared: core.shared_leaves)
     if len(text) >= TRIM_AFTER_BYTES:  # what the native parser freed (see core.heap)
         return_free_memory()
     # the walk that collects the module records its parent map too: positions and
