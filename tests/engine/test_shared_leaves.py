@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
+import pytest
 
 from poolsafe.analysis.cstutil import children
-from poolsafe.core.shared_leaves import parse_module
+from poolsafe.core.shared_leaves import parse_module, shared_leaves
 
 SOURCE = """\
 import os  # a comment
@@ -79,3 +80,20 @@ def test_names_share_their_identifier() -> None:
     names = [n for n in _nodes(tree) if type(n) is cst.Name and n.value == "self"]
     assert len(names) == 2 and names[0] is not names[1]
     assert names[0].value is names[1].value
+
+
+def test_the_swap_puts_back_the_classes_libcst_was_imported_with(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    classes = {name: getattr(cst, name) for name in ("SimpleWhitespace", "Comma", "Name")}
+    with shared_leaves():
+        assert cst.SimpleWhitespace is not classes["SimpleWhitespace"]
+        # a call that is not the parser's (positional) builds its node as before
+        assert type(cst.SimpleWhitespace(" ")) is classes["SimpleWhitespace"]
+        assert type(cst.Name("x")) is classes["Name"]
+    assert {name: getattr(cst, name) for name in classes} == classes
+    # a swap that ends while the attributes hold something else still puts back the
+    # classes (a swap entered inside another's must not keep the makers for good)
+    monkeypatch.setattr(cst, "Comma", lambda **fields: None)
+    with shared_leaves():
+        pass
+    assert cst.Comma is classes["Comma"]

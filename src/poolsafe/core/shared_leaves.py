@@ -22,9 +22,11 @@ changes is that the same leaf object sits at several places of a tree (and of
 the trees parsed after it), so a map keyed by the `id()` of such a leaf, or a
 `deep_replace` of one, would mean all of its places.
 
-The attributes are swapped for the parse only: the scan runs on one thread at a
+The attributes are swapped for the parse only, one parse at a time (a lock), and
+put back to the classes libcst was imported with: the scan runs on one thread at a
 time (`engine.run_deep`), and a parse made elsewhere in between (a `fix` check)
-sees the classes.
+sees the classes. A call that is not the parser's (positional arguments) builds
+its node as before.
 
 A `Name` is never shared (the analyses walk names, and report them), but its
 identifier is: the parser makes a new string for each occurrence (`self`,
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, cast
 
@@ -72,7 +75,9 @@ def _maker(name: str, node_fields: tuple[str, ...]) -> Callable[..., cst.CSTNode
     shared = _SHARED
 
     if not node_fields:  # (value only)
-        def leaf(**fields: Any) -> cst.CSTNode:
+        def leaf(*args: Any, **fields: Any) -> cst.CSTNode:
+            if args:  # (not the parser's call: built as before)
+                return cls(*args, **fields)
             key = tuple(fields.values())
             node = table.get(key)
             if node is None:
@@ -81,7 +86,9 @@ def _maker(name: str, node_fields: tuple[str, ...]) -> Callable[..., cst.CSTNode
             return node
         return leaf
 
-    def composite(**fields: Any) -> cst.CSTNode:
+    def composite(*args: Any, **fields: Any) -> cst.CSTNode:
+        if args:  # (not the parser's call: built as before)
+            return cls(*args, **fields)
         for field in node_fields:
             child = fields.get(field)
             if child is not None and id(child) not in shared:
@@ -102,31 +109,40 @@ def _name_maker() -> Callable[..., cst.CSTNode]:
     cls = cst.Name
     intern = sys.intern
 
-    def name(**fields: Any) -> cst.CSTNode:
+    def name(*args: Any, **fields: Any) -> cst.CSTNode:
+        if args:  # (not the parser's call: built as before)
+            return cls(*args, **fields)
         fields["value"] = intern(fields["value"])
         return cls(**fields)
     return name
 
 
+#: libcst's classes, as imported: what a swap puts back, whatever the attributes hold
+#: when it ends
+_CLASSES_AS_IMPORTED: dict[str, type] = {
+    name: getattr(cst, name) for name in (*_CLASSES, "Name")}
 _MAKERS = {name: _maker(name, node_fields) for name, node_fields in _CLASSES.items()}
 _MAKERS["Name"] = _name_maker()
+#: one swap at a time: a parse on another thread waits instead of taking the makers
+#: for libcst's classes
+_SWAP = threading.Lock()
 
 
 @contextlib.contextmanager
 def shared_leaves() -> Iterator[None]:
     """While this runs, the native parser builds the leaves of `_CLASSES` shared."""
-    if len(_SHARED) > MAX_SHARED:
-        for table in _TABLES.values():
-            table.clear()
-        _SHARED.clear()
-    classes = {name: getattr(cst, name) for name in _MAKERS}
-    for name, maker in _MAKERS.items():
-        setattr(cst, name, maker)
-    try:
-        yield
-    finally:
-        for name, cls in classes.items():
-            setattr(cst, name, cls)
+    with _SWAP:
+        if len(_SHARED) > MAX_SHARED:
+            for table in _TABLES.values():
+                table.clear()
+            _SHARED.clear()
+        for name, maker in _MAKERS.items():
+            setattr(cst, name, maker)
+        try:
+            yield
+        finally:
+            for name, cls in _CLASSES_AS_IMPORTED.items():
+                setattr(cst, name, cls)
 
 
 def parse_module(text: str) -> cst.Module:
