@@ -3531,6 +3531,10 @@ _REGISTERS_ONLY = frozenset({
     "sqlalchemy.event.api.remove", "zope.sqlalchemy.register",
     "zope.sqlalchemy.datamanager.register"})
 
+#: a scoped_session's store of its sessions (`Session.registry.has()`, `.clear()`): asking
+#: it makes no session and does no work
+_REGISTRY_ATTRIBUTE = "registry"
+
 _LAZY_SAFE_METHODS = frozenset({"configure", "add", "add_all", "expunge", "expunge_all",
                                 "begin",
                                 # a scoped_session's `query_property()` builds a class
@@ -3559,7 +3563,9 @@ def _wake(stmt: cst.BaseStatement, state: State,
           hands_on_unused: Callable[[cst.Call, int, cst.Arg], bool] | None = None,
           queued: frozenset[str] | None = None) -> State:
     """An idle lazy checkout that `stmt` uses (anything but a method of
-    `_LAZY_SAFE_METHODS`, calling a scoped_session registry for its session, a
+    `_LAZY_SAFE_METHODS`, calling a scoped_session registry for its session (with
+    keywords for its factory or none), asking the registry's store
+    (`Session.registry.has()`), a
     lambda that reads it, returning it (alone or in a tuple), storing on it
     (`db_session.ro_bind = engine`, `session.info["k"] = v`), or handing it to a
     function that does not work on it during the call: `hands_on_unused`) may hold
@@ -3588,8 +3594,15 @@ def _wake(stmt: cst.BaseStatement, state: State,
                              or (f.attr.value in _EMPTY_END_METHODS and queued is not None
                                  and f.value.value not in queued)):
                     allowed.add(id(f.value))
-                elif isinstance(f, cst.Name) and not n.args:
+                elif isinstance(f, cst.Name) and all(a.keyword is not None for a in n.args):
+                    # a scoped_session registry called for its session, also with the
+                    # factory's keywords (`Session(bind=engine)`): no connection yet
                     allowed.add(id(f))
+                elif isinstance(f, cst.Attribute) and isinstance(f.value, cst.Attribute) \
+                        and f.value.attr.value == _REGISTRY_ATTRIBUTE \
+                        and isinstance(f.value.value, cst.Name):
+                    # the registry's own store (`Session.registry.has()`): no session
+                    allowed.add(id(f.value.value))
                 if hands_on_unused is not None:
                     allowed.update(id(a.value) for i, a in enumerate(n.args)
                                    if isinstance(a.value, cst.Name) and a.value.value in idle

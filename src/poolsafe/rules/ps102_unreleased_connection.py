@@ -287,7 +287,9 @@ class UnreleasedConnection(Rule):
     `scoped_session` registry, an `AsyncSession`) checks a connection out only at
     its first statement: an exception raised before anything used it (only
     `configure()`, `add()`, `add_all()` or `expunge()` ran, which send nothing, or
-    a `scoped_session` registry's `query_property()`, which builds a descriptor)
+    a `scoped_session` registry's `query_property()`, which builds a descriptor,
+    its store asked, `Session.registry.has()`, or the registry called for its
+    session, also with keywords for its factory, `Session(bind=engine)`)
     leaves nothing checked out and is not reported; from its first query, flush,
     commit or any other use on, what raises counts. Nor do these use it: storing
     on it (`db_session.replica_bind = engine`, `session.info["label"] = name`),
