@@ -16,6 +16,7 @@ from rule_case_tree import write_rule_cases
 from wrapper_project import write_wrapper_project
 
 import poolsafe.scan.checking as checking
+import poolsafe.scan.snapshots as snapshot_store
 from poolsafe.core.model import ScanResult
 from poolsafe.scan.cache import CACHE_DIR_NAME, clear_cache
 from poolsafe.scan.engine import ScanOptions, scan
@@ -59,6 +60,9 @@ def _fed_from_snapshots(tree: Path, monkeypatch: pytest.MonkeyPatch,
         entry.unlink()
     monkeypatch.setattr(checking, "SNAPSHOT_WRITE_MAX", 1_000_000)
     monkeypatch.setattr(SnapshotStore, "keep_checked", True)
+    # (the store's bound on a cache directory, 4,000 snapshots pruned to 3,000, would
+    # drop the oldest of the rule-case tree's 4,000-odd modules: every one is kept here)
+    monkeypatch.setattr(snapshot_store, "LIMIT", 1_000_000)
     written = scan(["."], opts)
     assert _key(written) == _key(full)
     snapshots = list((cache / "modules").glob(f"*{SUFFIX}"))
