@@ -348,6 +348,18 @@ def string_value(node: cst.BaseExpression) -> str | None:
     return None
 
 
+def getattr_literal(node: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
+    """(`obj`, `"name"`) for `getattr(obj, "name")`, a default allowed after them
+    (positional arguments only): the attribute a literal name picks, as certain as
+    `obj.name`. None for anything else (a name held in a variable included)."""
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+            and node.func.value == "getattr" and len(node.args) in (2, 3)
+            and all(a.keyword is None and not a.star for a in node.args)):
+        return None
+    name = string_value(node.args[1].value)
+    return None if name is None else (node.args[0].value, name)
+
+
 def body_statements(body: cst.BaseSuite) -> list[cst.BaseStatement]:
     if isinstance(body, cst.IndentedBlock):
         return list(body.body)

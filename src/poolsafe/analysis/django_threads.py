@@ -22,6 +22,7 @@ from poolsafe.analysis.cstutil import (
     chain_links,
     children,
     dotted_name,
+    getattr_literal,
     is_true,
     iter_calls,
     iter_nodes,
@@ -551,14 +552,10 @@ def _named_attribute(expr: cst.BaseExpression) -> cst.BaseExpression:
     """`getattr(obj, "name")` (with or without a default) read as `obj.name`: the
     attribute a literal name picks is as certain as the dotted one (a name held in a
     variable is not followed). Anything else is returned as it is."""
-    if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name)
-            and expr.func.value == "getattr" and len(expr.args) in (2, 3)
-            and all(a.keyword is None and not a.star for a in expr.args)):
+    looked_up = getattr_literal(expr)
+    if looked_up is None or not looked_up[1].isidentifier():
         return expr
-    name = string_value(expr.args[1].value)
-    if name is None or not name.isidentifier():
-        return expr
-    return cst.Attribute(value=expr.args[0].value, attr=cst.Name(name))
+    return cst.Attribute(value=looked_up[0], attr=cst.Name(looked_up[1]))
 
 
 def _super_method(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,

@@ -32,6 +32,7 @@ from poolsafe.analysis.cstutil import (
     bound_names_of,
     children,
     dotted_name,
+    getattr_literal,
     is_true,
     iter_calls,
     iter_nodes,
@@ -3618,14 +3619,10 @@ def _wake(stmt: cst.BaseStatement, state: State,
 
 def _getattr_method(call: cst.Call) -> tuple[str, str] | None:
     """(`conn`, `"rollback"`) for `getattr(conn, "rollback")` (a default may follow)."""
-    if not (isinstance(call.func, cst.Name) and call.func.value == "getattr"
-            and len(call.args) in (2, 3)
-            and all(a.keyword is None and not a.star for a in call.args)):
+    looked_up = getattr_literal(call)
+    if looked_up is None or not isinstance(looked_up[0], cst.Name):
         return None
-    obj, attr = call.args[0].value, string_value(call.args[1].value)
-    if not isinstance(obj, cst.Name) or attr is None:
-        return None
-    return obj.value, attr
+    return looked_up[0].value, looked_up[1]
 
 
 def _stored_on(target: cst.BaseExpression) -> cst.Name | None:

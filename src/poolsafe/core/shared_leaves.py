@@ -74,16 +74,19 @@ def _maker(name: str, node_fields: tuple[str, ...]) -> Callable[..., cst.CSTNode
     table = _TABLES.setdefault(name, {})
     shared = _SHARED
 
+    def one_per_value(key: tuple[Any, ...], fields: dict[str, Any]) -> cst.CSTNode:
+        """The node built for these field values, built and marked shared once."""
+        node = table.get(key)
+        if node is None:
+            node = table[key] = cls(**fields)
+            shared.add(id(node))
+        return node
+
     if not node_fields:  # (value only)
         def leaf(*args: Any, **fields: Any) -> cst.CSTNode:
             if args:  # (not the parser's call: built as before)
                 return cls(*args, **fields)
-            key = tuple(fields.values())
-            node = table.get(key)
-            if node is None:
-                node = table[key] = cls(**fields)
-                shared.add(id(node))
-            return node
+            return one_per_value(tuple(fields.values()), fields)
         return leaf
 
     def composite(*args: Any, **fields: Any) -> cst.CSTNode:
@@ -96,12 +99,8 @@ def _maker(name: str, node_fields: tuple[str, ...]) -> Callable[..., cst.CSTNode
         lines = fields.get("empty_lines")
         if lines:  # (blank lines inside parentheses)
             return cls(**fields)
-        key = tuple(v if type(v) is not list else () for v in fields.values())
-        node = table.get(key)
-        if node is None:
-            node = table[key] = cls(**fields)
-            shared.add(id(node))
-        return node
+        return one_per_value(
+            tuple(v if type(v) is not list else () for v in fields.values()), fields)
     return composite
 
 
