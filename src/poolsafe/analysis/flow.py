@@ -1270,6 +1270,10 @@ class FunctionFlow:
                 continue
             if isinstance(target, cst.Name):
                 var = target.value
+                if acquired is not None and acquired[1].kind.key == "session" and any(
+                        type(f) is Held and f.var == var and self._same_checkout(f, acquired)
+                        for f in after):
+                    continue  # the registry's session again: the same one, held from before
                 # rebinding a name that still holds a checkout loses it
                 if var not in escaping:
                     for fact in after:
@@ -1288,6 +1292,8 @@ class FunctionFlow:
         # a checkout stored on an attribute, in a container or under another name moved on
         if acquired is None:
             after = self._escape_names(after, escaping)
+        else:
+            after = _drawn_session(after, acquired[0])
         if not isinstance(node, cst.AugAssign):
             after = _set_flags(after, targets, value, self._exception_names)
         return Outcome(normal=after, exc=exc)
@@ -1338,12 +1344,26 @@ class FunctionFlow:
     def _same_checkout(self, fact: Held,
                        acquired: tuple[cst.Call, Connection] | None) -> bool:
         """Rebinding `fact`'s name to `acquired` gets the connection it holds back
-        (`pool.getconn(get_ident())` again on a psycopg2 pool): nothing is lost."""
-        if acquired is None or acquired[1].kind.key != "psycopg2-pool":
+        (`pool.getconn(get_ident())` again on a psycopg2 pool, `Session()` again on the
+        same `scoped_session` registry: its thread's one session): nothing is lost."""
+        if acquired is None:
             return False
         site = self.result.sites[fact.site]
+        if acquired[1].kind.key == "session" and site.conn.kind.key == "session":
+            drawn = self._registry_called(acquired[0])
+            return drawn is not None and drawn == self._registry_called(site.call)
+        if acquired[1].kind.key != "psycopg2-pool":
+            return False
         return site.conn.kind.key == "psycopg2-pool" \
             and same_keyed_checkout(site.call, acquired[0])
+
+    def _registry_called(self, call: cst.Call) -> str | None:
+        """`Session` for `Session()` on a `scoped_session` registry (None otherwise)."""
+        if not isinstance(call.func, cst.Name):
+            return None
+        value = self.index.evaluate(call.func, self.module, self.func)
+        return call.func.value if isinstance(value, LibraryObject) \
+            and value.type.is_scoped else None
 
     def _site(self, call: cst.Call, var: str, conn: Connection, in_with: bool = False,
               unpacked: tuple[str, ...] = ()) -> int:
@@ -2864,6 +2884,7 @@ class FunctionFlow:
                 inner, cst.Call) else None
             if isinstance(value, Connection):
                 assert isinstance(inner, cst.Call)
+                cur = _drawn_session(cur, inner)  # (`with Session() as s:` on a registry)
                 kind = value.kind
                 if strip_await(expr)[1] and kind.entered_connection_closes:
                     # `async with await pool.acquire() as conn:` enters the checked-out
@@ -3615,6 +3636,16 @@ def _wake(stmt: cst.BaseStatement, state: State,
         return state
     return frozenset(replace(f, idle=False) if type(f) is Held and f.idle and f.var in used
                      else f for f in state)
+
+
+def _drawn_session(state: State, call: cst.Call) -> State:
+    """`session = Session()` on a `scoped_session` registry held here: the registry's
+    thread session is followed under its new name from here (its `close()`, the
+    registry's `remove()` or its `with` releases it), not under the registry's."""
+    registry = call.func.value if isinstance(call.func, cst.Name) else None
+    if registry is None or not any(type(f) is Held and f.var == registry for f in state):
+        return state
+    return frozenset(f for f in state if not (type(f) is Held and f.var == registry))
 
 
 def _getattr_method(call: cst.Call) -> tuple[str, str] | None:

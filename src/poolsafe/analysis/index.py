@@ -1012,6 +1012,14 @@ class ProjectIndex:
                     return None
                 return Connection(t.call_kind, _source(call),
                                   autocommit=AUTOCOMMIT_FLAG in callee.flags)
+            if t.is_scoped and func is not None and isinstance(callee_node, cst.Name) \
+                    and all(a.keyword is not None for a in call.args) \
+                    and self._builds_registry_here(callee_node, func):
+                # `session = Session()` on a `scoped_session(...)` registry this function
+                # builds for itself: the thread's session, this function's own (it holds
+                # a connection from its first statement until `close()`, or the
+                # registry's `remove()`: `released_by_call`)
+                return Connection("session", _source(call))
             if t.is_scoped and not call.args and func is None:
                 # `session = Session()` at a module's top level on a `scoped_session`
                 # registry: the thread's session, the same one the registry's own
@@ -1971,6 +1979,8 @@ class ProjectIndex:
                     out.add(conn_kw.value)
             if f.attr.value == "close" and isinstance(f.value, cst.Name):
                 out.add(f.value.value)
+                if func is not None:  # the registry's session closed: the registry's too
+                    out |= self._registry_of(f.value.value, func)
             elif f.attr.value == "close" and not call.args \
                     and isinstance(f.value, cst.Attribute) \
                     and f.value.attr.value == CURSOR_CONNECTION_ATTR \
@@ -1979,6 +1989,7 @@ class ProjectIndex:
             elif f.attr.value == "remove" and not call.args and isinstance(f.value, cst.Name) \
                     and func is not None and self._is_scoped_checkout(f.value, func):
                 out.add(f.value.value)  # `db.remove()` on a drawn scoped_session registry
+                out |= self._drawn_from(f.value.value, func)
             elif f.attr.value in SELF_RELEASE_METHODS and not call.args \
                     and isinstance(f.value, cst.Name) and func is not None \
                     and self._releases_itself(f.value, f.attr.value, func):
@@ -2094,9 +2105,39 @@ class ProjectIndex:
         if isinstance(value, Connection) and value.kind_key == "scoped-session":
             return True
         # a registry the function builds for itself (`s = scoped_session(...)`)
-        return isinstance(value, LibraryObject) and value.type.is_scoped and any(
-            self.builds_scoped_session(bound, func)
-            for bound in func.locals.get(receiver.value, ()) if isinstance(bound, cst.Call))
+        return isinstance(value, LibraryObject) and value.type.is_scoped \
+            and self._builds_registry_here(receiver, func)
+
+    def _builds_registry_here(self, name: cst.Name, func: FunctionInfo) -> bool:
+        """`name` is bound in `func` to a `scoped_session(...)` it builds itself."""
+        return any(self.builds_scoped_session(bound, func)
+                   for bound in func.locals.get(name.value, ()) if isinstance(bound, cst.Call))
+
+    def _registry_of(self, name: str, func: FunctionInfo) -> set[str]:
+        """{`Session`} when `func` binds `name` only to the session of a registry it
+        builds for itself (`session = Session()`): closing that session leaves the
+        registry holding nothing."""
+        values = func.locals.get(name, ())
+        registries = {v.func.value for v in values
+                      if isinstance(v, cst.Call) and isinstance(v.func, cst.Name)}
+        if len(registries) != 1:
+            return set()
+        registry = next(iter(registries))
+        if name not in self._drawn_from(registry, func) \
+                or not self._builds_registry_here(cst.Name(registry), func):
+            return set()
+        return {registry}
+
+    @staticmethod
+    def _drawn_from(registry: str, func: FunctionInfo) -> set[str]:
+        """The names `func` binds only to its registry's session (`session =
+        Session()`, keywords for the factory allowed): the registry's `remove()`
+        closes that session."""
+        return {name for name, values in func.locals.items()
+                if values and all(isinstance(v, cst.Call) and isinstance(v.func, cst.Name)
+                                  and v.func.value == registry
+                                  and all(a.keyword is not None for a in v.args)
+                                  for v in values)}
 
     def builds_scoped_session(self, call: cst.Call, func: FunctionInfo) -> bool:
         """`scoped_session(...)` itself (not a project function that returns one)."""

@@ -372,7 +372,10 @@ class UnreleasedConnection(Rule):
     function builds for its own use (`work = scoped_session(sessionmaker(bind=engine))`
     in a `@contextmanager` that yields it) is held like a session until its `remove()`
     or `close()`; a registry at module level, or one returned or stored on an object,
-    is not a checkout. Pools are followed through the project's own
+    is not a checkout. The session such a registry hands out (`session = Session()`)
+    is the function's own and is followed under that name: its `close()`, the
+    registry's `remove()` or a `with Session() as session:` block releases it, and
+    work on it with no release on an exception path is reported at that call. Pools are followed through the project's own
     objects too, such as a `@property` of a Flask extension that returns its pool.
     A checkout bound by an assignment expression (`if (conn := pool.getconn()) is
     not None:`) is held from there (nothing is held where the test says it is

@@ -8775,3 +8775,81 @@ INVALID += [
         note="look-alike: the registry's session works before the `try`; if that raises, "
              "its connection is not given back"),
 ]
+
+# Round 41 (lead85): the session a function-local scoped_session registry hands out
+# (`session = Session()`) is the function's own session: it is followed under that name.
+# Its `close()`, the registry's `remove()` or a `with Session() as s:` block releases it;
+# work on it with no release on an exception path is reported at the call that drew it.
+_DRAWN_SESSION = """\
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+def archive(batch):
+    Session = scoped_session(sessionmaker(bind=engine))
+@BODY@"""
+
+VALID += [
+    Case(_DRAWN_SESSION.replace("@BODY@", """\
+    session = Session()
+    try:
+        session.execute(text("INSERT INTO archive SELECT * FROM live"))
+        session.commit()
+    finally:
+        Session.remove()
+"""), note="the registry's `remove()` in the `finally` closes the session drawn from it"),
+    Case(_DRAWN_SESSION.replace("@BODY@", """\
+    session = Session()
+    try:
+        session.execute(text("INSERT INTO archive SELECT * FROM live"))
+        session.commit()
+    finally:
+        session.close()
+"""), note="the drawn session closed in the `finally`: the registry holds nothing after "
+           "it (no `remove()` needed for a registry the function drops)"),
+    Case(_DRAWN_SESSION.replace("@BODY@", """\
+    with Session() as session:
+        session.execute(text("INSERT INTO archive SELECT * FROM live"))
+        session.commit()
+"""), note="`with Session() as session:` on the registry closes its session at the exit"),
+    Case(_DRAWN_SESSION.replace("@BODY@", """    session = Session()
+    try:
+        session = Session()
+        session.execute(text("INSERT INTO archive SELECT * FROM live"))
+        session.commit()
+    finally:
+        session.close()
+"""), note="the registry called again hands out the same session: nothing is overwritten, "
+           "and the `finally` closes it"),
+]
+
+INVALID += [
+    Case(_DRAWN_SESSION.replace("@BODY@", """\
+    session = Session()  # expect: PS102
+    session.execute(text("INSERT INTO archive SELECT * FROM live"))
+    session.commit()
+    session.close()
+    Session.remove()
+"""), unfixable="a release of `session` the fix cannot move into `finally`",
+         note="the drawn session works with no `try`: an error in the INSERT skips both "
+              "releases"),
+]
+
+INVALID += [
+    Case(_DRAWN_SESSION.replace(
+        "    Session = scoped_session(sessionmaker(bind=engine))\n", "").replace("@BODY@", """\
+    SessionFactory = sessionmaker(bind=engine)
+    session = SessionFactory()  # expect: PS102
+    session.execute(text("SELECT 1"))
+    session = SessionFactory()
+    try:
+        session.execute(text("INSERT INTO archive SELECT * FROM live"))
+        session.commit()
+    finally:
+        session.close()
+"""), unfixable="`session` is rebound",
+         note="look-alike: a sessionmaker (not a registry) called again makes a second "
+              "session; the first, which has worked, is lost still checked out"),
+]
