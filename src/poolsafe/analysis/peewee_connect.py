@@ -38,7 +38,11 @@ see it: this module reads the function around each `db.connect()` statement.
   else: db = PooledMySQLDatabase(...)`), or to a conditional expression
   (`db = PooledPostgresqlDatabase(...) if PG else SqliteDatabase(...)`), is tracked when
   any of its bindings or branches is a server database: the configuration may pick
-  that one.
+  that one. So is a database built from a class chosen from configuration:
+  `getattr(peewee, cfg["engine"])(...)` (any module that holds peewee's server
+  databases, or a literal naming one), `BACKENDS[cfg["engine"]](...)` /
+  `BACKENDS.get(name)(...)` over a dict literal of peewee database classes with a
+  server one among them, or a name bound to either (`db_class = ...; db = db_class(...)`).
 - playhouse's `FlaskDB`: `fdb.connect_db()` and `fdb.close_db(exc)` (its request hooks,
   also called by hand in threads) connect and close the database it was given
   (`FlaskDB(app, db)`, `fdb._load_database(app, db)`, `fdb.database = db`); they are
@@ -72,7 +76,12 @@ from poolsafe.analysis.project_facts import facts, in_loop, is_cli_entry
 from poolsafe.analysis.resolution import decorator_target
 from poolsafe.analysis.values import External, ExternalInstance, FunctionRef, LibraryObject
 from poolsafe.knowledge.frameworks import BOTTLE_REQUEST_END_HOOKS, BOTTLE_REQUEST_START_HOOKS
-from poolsafe.knowledge.libraries import PEEWEE_FLASK_DB, PEEWEE_FLASK_DB_METHODS
+from poolsafe.knowledge.libraries import (
+    OBJECT_CONSTRUCTORS,
+    PEEWEE_FLASK_DB,
+    PEEWEE_FLASK_DB_METHODS,
+    match_qualname,
+)
 
 #: the database object type whose connect() takes a connection that must be closed
 _TRACKED = "peewee.database"
@@ -89,6 +98,11 @@ _FLASK_DB_ON_SERVER_KEY = "peewee_connect.flask_db_on_server"
 _MAX_WRAPPER_DEPTH = 4
 #: how many levels of callers up to a `before_request` hook are followed
 _MAX_HOOK_DEPTH = 3
+#: how many names deep a database class chosen from configuration is followed
+#: (`db_class = getattr(peewee, name)`, `cls = db_class`)
+_MAX_CLASS_DEPTH = 3
+#: the peewee database types (a class table holds only these)
+_DATABASE_KINDS = frozenset({_TRACKED, "peewee.sqlite"})
 #: words without which a project has no peewee database to wrap
 _PEEWEE_WORDS = ("peewee", "playhouse")
 
@@ -338,20 +352,84 @@ def _server_database(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo
         return True
     if not isinstance(expr, cst.Name):
         return False
-    scope = func
-    while scope is not None and expr.value not in scope.locals:
-        scope = scope.parent
-    if scope is not None:
-        bindings = [v for v in scope.locals[expr.value] if isinstance(v, cst.BaseExpression)]
-        where: FunctionInfo | None = scope
-    else:
-        bindings = list(module.assigns.get(expr.value, []))
-        where = None
+    bindings, where = _bindings(module, func, expr.value)
     choices = [c for b in bindings for c in _alternatives(b)]
+    if any(isinstance(c, cst.Call) and _configured_class(index, module, where, c.func, 0)
+           for c in choices):
+        return True
     if len(choices) < 2:
         return False
     return any(isinstance(v, LibraryObject) and v.type_key == _TRACKED
                for v in (index.evaluate(c, module, where) for c in choices))
+
+
+def _bindings(module: ModuleInfo, func: FunctionInfo | None,
+              name: str) -> tuple[list[cst.BaseExpression], FunctionInfo | None]:
+    """The expressions `name` is bound to where `func` reads it (its own scope, an
+    enclosing function's, else the module's), and the scope they are in."""
+    scope = func
+    while scope is not None and name not in scope.locals:
+        scope = scope.parent
+    if scope is not None:
+        return [v for v in scope.locals[name] if isinstance(v, cst.BaseExpression)], scope
+    return list(module.assigns.get(name, [])), None
+
+
+def _configured_class(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                      expr: cst.BaseExpression, depth: int) -> bool:
+    """`expr` is a peewee database class chosen from configuration, one of whose
+    choices is a server database: `getattr(peewee, cfg["engine"])` (a name of a module
+    that holds peewee's server databases, or a literal naming one), a subscript or
+    `.get()` of a dict literal of peewee database classes with a server one among them
+    (`BACKENDS[cfg["engine"]]`), or a name bound to either. Calling it builds a
+    database the configuration may make a server one, as a name bound in several
+    places is tracked when one of its bindings is."""
+    if depth > _MAX_CLASS_DEPTH:
+        return False
+    if isinstance(expr, cst.Name):
+        bindings, where = _bindings(module, func, expr.value)
+        return any(_configured_class(index, module, where, choice, depth + 1)
+                   for b in bindings for choice in _alternatives(b))
+    if isinstance(expr, cst.Subscript):
+        return _class_table(index, module, func, expr.value)
+    if not isinstance(expr, cst.Call):
+        return False
+    f = expr.func
+    if isinstance(f, cst.Attribute) and f.attr.value == "get" and expr.args:
+        return _class_table(index, module, func, f.value)
+    if isinstance(f, cst.Name) and f.value == "getattr" and len(expr.args) >= 2 \
+            and index.evaluate(f, module, func) is None:
+        home = index.evaluate(expr.args[0].value, module, func)
+        if not isinstance(home, External):
+            return False
+        attr = expr.args[1].value
+        if isinstance(attr, cst.SimpleString):
+            named = match_qualname(f"{home.qualname}.{attr.evaluated_value!s}",
+                                   OBJECT_CONSTRUCTORS)
+            return named is not None and OBJECT_CONSTRUCTORS[named] == _TRACKED
+        return any(kind == _TRACKED and root == home.qualname
+                   for (root, _), kind in OBJECT_CONSTRUCTORS.items())
+    return False
+
+
+def _class_table(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                 expr: cst.BaseExpression) -> bool:
+    """`expr` names a dict literal whose values are all peewee database classes, a
+    server one among them."""
+    if not isinstance(expr, cst.Name):
+        return False
+    bindings, where = _bindings(module, func, expr.value)
+    if len(bindings) != 1 or not isinstance(bindings[0], cst.Dict) or not bindings[0].elements:
+        return False
+    kinds: list[str | None] = []
+    for element in bindings[0].elements:
+        if not isinstance(element, cst.DictElement):
+            return False
+        value = index.evaluate(element.value, module, where)
+        named = match_qualname(value.qualname, OBJECT_CONSTRUCTORS) \
+            if isinstance(value, External) else None
+        kinds.append(None if named is None else OBJECT_CONSTRUCTORS[named])
+    return all(k in _DATABASE_KINDS for k in kinds) and _TRACKED in kinds
 
 
 def _alternatives(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:

@@ -256,9 +256,12 @@ class UnreleasedConnection(Rule):
     A project subclass of a peewee
     database class (`class RetryDB(ReconnectMixin, PooledMySQLDatabase)`) is that
     database; a name bound to a server database in one branch and to SQLite in
-    another (chosen by configuration) is tracked; playhouse's `FlaskDB` connects and
-    closes its database with `connect_db()` and `close_db(exc)`, tracked when the
-    project gives a FlaskDB a server database. A project's own wrapper (a plain
+    another (chosen by configuration) is tracked, and so is a database built from a
+    class chosen from configuration (`getattr(peewee, cfg["engine"])(...)`, or a dict
+    literal of peewee database classes with a server one among them subscripted by a
+    configured name, `BACKENDS[name](...)`, directly or through a name); playhouse's
+    `FlaskDB` connects and closes its database with `connect_db()` and `close_db(exc)`,
+    tracked when the project gives a FlaskDB a server database. A project's own wrapper (a plain
     function that only connects a server database and returns nothing, `def
     connect(): _db.connect()`) is a connect where it is called, in any module, and
     its close wrapper (`def close(): _db.close()`) a close; so is a function that only

@@ -8853,3 +8853,67 @@ INVALID += [
          note="look-alike: a sessionmaker (not a registry) called again makes a second "
               "session; the first, which has worked, is lost still checked out"),
 ]
+
+# Issue 33, round 41 (breadth85; round 40's open miss, tune shape of a configuration-driven
+# database manager): a peewee database whose class is chosen from configuration --
+# `getattr(peewee, cfg["engine"])`, a dict literal of database classes subscripted (or
+# `.get()`) by a configured name -- may be a server database, as a name bound in several
+# places is tracked when one of its bindings is one.
+_CONFIGURED_CLASS = """\
+import os
+
+import peewee
+from peewee import MySQLDatabase, PostgresqlDatabase, SqliteDatabase
+from playhouse.sqlite_ext import SqliteExtDatabase
+
+SETTINGS = {"engine": os.environ.get("DB_ENGINE", "PostgresqlDatabase"), "name": "shop"}
+BACKENDS = {"postgres": PostgresqlDatabase, "mysql": MySQLDatabase, "sqlite": SqliteDatabase}
+FILES = {"plain": SqliteDatabase, "ext": SqliteExtDatabase}
+
+@BIND@
+
+
+def count_orders():
+    db.connect()@MARK@
+    row = db.execute_sql("SELECT count(*) FROM orders").fetchone()
+    db.close()
+    return row
+"""
+
+
+def _configured(bind: str, mark: str = "") -> str:
+    return _CONFIGURED_CLASS.replace("@BIND@", bind).replace("@MARK@", mark)
+
+
+INVALID += [
+    Case(_configured('db_class = getattr(peewee, SETTINGS["engine"])\n'
+                     'db = db_class(SETTINGS["name"], host="db")', "  # expect: PS102"),
+         unfixable=_PEEWEE_BY_HAND,
+         note="the class is `getattr(peewee, <configured name>)`: the configuration may "
+              "pick a server database, whose connect() the exception leaves open"),
+    Case(_configured('db = BACKENDS[SETTINGS["engine"]](SETTINGS["name"])', "  # expect: PS102"),
+         unfixable=_PEEWEE_BY_HAND,
+         note="a dict literal of peewee database classes, a server one among them, "
+              "subscripted by a configured name"),
+    Case(_configured('db = BACKENDS.get(os.environ["DB_KIND"], PostgresqlDatabase)("shop")',
+                     "  # expect: PS102"),
+         unfixable=_PEEWEE_BY_HAND,
+         note="the same table read with `.get()`"),
+    Case(_configured('db = getattr(peewee, "MySQLDatabase")("shop")', "  # expect: PS102"),
+         unfixable=_PEEWEE_BY_HAND,
+         note="`getattr` with a literal that names a server database class"),
+]
+
+VALID += [
+    Case(_configured('db = FILES[SETTINGS["engine"]]("shop.db")'),
+         note="look-alike: every class of the table is a SQLite database (a file, not tracked)"),
+    Case(_configured('db = getattr(peewee, "SqliteDatabase")("shop.db")'),
+         note="look-alike: the literal names peewee's SQLite database"),
+    Case(_configured('db = getattr(os, SETTINGS["engine"])("shop")'),
+         note="look-alike: `getattr` on a module that holds no peewee database"),
+    Case(_CONFIGURED_CLASS.split("\n\n\ndef ")[0].replace(
+        "@BIND@", 'db_class = getattr(peewee, SETTINGS["engine"])\ndb = db_class("shop")')
+         + "\n\n\ndef count_orders():\n    with db.connection_context():\n"
+           "        return db.execute_sql(\"SELECT count(*) FROM orders\").fetchone()\n",
+         note="a configured class's database used inside `connection_context()`"),
+]
