@@ -12,16 +12,17 @@ has, so a sub-project with its own `pyproject.toml` inside a git repository is a
 project of its own. A `setup.py` beside an `__init__.py` is no marker: it is a
 module of that package (`infrastructure/database/setup.py` building the engine,
 imported as `infrastructure.database.setup`), not a packaging script, whose
-directory is never itself a package. With no marker above it, a path below a directory the user named
-(`poolsafe check /path/to/app`) belongs to that directory, or, when the named
-directory is a package (regular, or a namespace package its own modules import by
-name), to the directory Python imports the package from (`named_roots`): naming one
-application from a parent directory (`~`, `/tmp`) walks that application, not the
-parent. Any other path without a marker belongs to the working directory when it is
-below it (as Ruff does: `check .` and `check app/models.py` agree when `app` is a
-package), and otherwise to the directory Python imports it from: its own directory
-(a file's), or, inside a package, the first directory above the package's
-`__init__.py` files. `--project-root` overrides the search.
+directory is never itself a package. With no marker above it, a path below a
+directory the user named (`poolsafe check /path/to/app`) belongs to that directory,
+or, when the named directory is a package (regular, or a namespace package its own
+modules import by name), to the directory Python imports the package from
+(`named_roots`): naming one application from a parent directory (`~`, `/tmp`) walks
+that application, not the parent. Any other path without a marker belongs to the
+working directory when it is below it (as Ruff does: `check .` and `check
+app/models.py` agree when `app` is a package), and otherwise to the directory Python
+imports it from: its own directory (a file's), or, inside a package, the first
+directory above the package's `__init__.py` files. `--project-root` overrides the
+search.
 """
 
 from __future__ import annotations
