@@ -565,3 +565,34 @@ def test_a_named_namespace_package_is_imported_from_its_parent(
             assert find_project_root(tmp_path / named / "x.py") == tmp_path / root, named
     found = scan(["work/pkg"]).findings
     assert [(Path(f.path).name, f.line, f.code) for f in found] == [("orders.py", 5, "PS102")]
+
+
+def test_a_setup_module_inside_a_package_is_no_root_marker(tmp_path: Path) -> None:
+    """A `setup.py` beside an `__init__.py` is a module of that package (an engine
+    factory in `infra/db/setup.py`), not a packaging script: its directory stays in the
+    project, so the factory's callers elsewhere are seen. A `setup.py` in a directory
+    that is no package still makes that directory a project of its own."""
+    write_tree(tmp_path, {
+        "pyproject.toml": "[project]\nname = 'jobs'\nversion = '0'\n",
+        "infra/__init__.py": "",
+        "infra/db/__init__.py": "",
+        "infra/db/setup.py": (
+            "from sqlalchemy.ext.asyncio import create_async_engine\n\n\n"
+            "def build_engine(url):\n"
+            "    return create_async_engine(url, pool_pre_ping=True)\n"),
+        "tasks.py": (
+            "from celery import Celery\n"
+            "from sqlalchemy import text\n\n"
+            "from infra.db.setup import build_engine\n\n"
+            "app = Celery('jobs')\n\n\n"
+            "@app.task\n"
+            "def refresh():\n"
+            "    engine = build_engine('postgresql://db/jobs')\n"
+            "    with engine.connect() as conn:\n"
+            "        conn.execute(text('SELECT 1'))\n"),
+        "tools/setup.py": "from setuptools import setup\n\nsetup(name='tools')\n",
+    })
+    assert find_project_root(tmp_path / "infra" / "db" / "setup.py") == tmp_path
+    assert find_project_root(tmp_path / "tools" / "setup.py") == tmp_path / "tools"
+    found = scan([str(tmp_path)]).findings
+    assert [(Path(f.path).name, f.line, f.code) for f in found] == [("setup.py", 5, "PS202")]

@@ -79,9 +79,12 @@ _VALUE_ATTRIBUTES = frozenset({
 
 def dies_with_frame(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
                     var: str, *, retries_only: bool = False,
-                    handed_on: bool = False) -> bool:
+                    handed_on: bool = False, handlers: bool = True) -> bool:
     """The connection `call` returns, bound to the local `var` of `func`, cannot
-    outlive the call, and no `except` of `func` goes on holding it. With
+    outlive the call, and no `except` of `func` goes on holding it (that last question
+    is skipped with `handlers=False`: code that runs once per process, where a
+    connection a handler goes on holding is dropped by the next turn's, or by the
+    process exit, at worst). With
     `retries_only` (every normal path of the function releases it, so a handler that
     goes on leads to that release), only a handler in a loop with the checkout (a
     retry that sleeps and tries again) counts as going on holding it. With
@@ -102,7 +105,7 @@ def dies_with_frame(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
         and len(final.body) == 1 and isinstance(final.body[0], cst.Return) else None
     if _escapes(index, func, aliases, 0, hand_off):
         return False
-    return not _caught_while_held(index, func, call, aliases, retries_only)
+    return not handlers or not _caught_while_held(index, func, call, aliases, retries_only)
 
 
 def _is_generator(func: FunctionInfo) -> bool:

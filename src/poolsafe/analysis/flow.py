@@ -483,6 +483,7 @@ class FunctionFlow:
         #: PS106: nodes by id (releases, returns, uses), uses per node, reported uses
         self._nodes: dict[int, cst.CSTNode] = {}
         self._uses: dict[int, tuple[tuple[str, cst.CSTNode, str, str | None], ...]] = {}
+        self._holders_memo: dict[str, str] | None = None
         self._reported_uses: set[int] = set()
         self._released_memo: dict[int, set[str]] = {}
         self._catch_all_memo: dict[int, bool] = {}
@@ -1922,9 +1923,15 @@ class FunctionFlow:
         if found is not None:
             return found
         out: list[tuple[str, cst.CSTNode, str, str | None]] = []
+        holders = self._holders()
         for sub in iter_nodes(node):
             if isinstance(sub, cst.Call):
                 f = sub.func
+                root = _chain_root(f) if holders else None
+                if root is not None and root in holders:
+                    # `repo.users.add(...)`: work through an object built around the
+                    # connection or session (`repo = Repo(session)`) is work on it
+                    out.append((holders[root], sub, "used", root))
                 if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name):
                     method = f.attr.value
                     name = f.value.value
@@ -1949,6 +1956,48 @@ class FunctionFlow:
                 out.extend((n, sub, "returned", None) for n in _plain_names(sub.value))
         found = self._uses[key] = tuple(out)
         return found
+
+    def _holders(self) -> dict[str, str]:
+        """Locals bound once, by a plain call, to an instance of a project class built
+        around a connection or session of this function (`repo = Repo(session)`, the
+        class's `__init__` storing that parameter on `self`), by the name they hold it
+        under: holder -> connection."""
+        if self._holders_memo is not None:
+            return self._holders_memo
+        out: dict[str, str] = {}
+        for name, values in self.func.locals.items():
+            if len(values) != 1 or not isinstance(values[0], cst.Call):
+                continue
+            call = values[0]
+            ref = self.index.evaluate(call.func, self.func.module, self.func)
+            if not isinstance(ref, ClassRef):
+                continue
+            init = ref.cls.methods.get("__init__")
+            if init is not None:
+                params = init.param_names()  # (without `self`)
+                stored = {p for p in params if _stores_param(init, p)}
+            elif _is_dataclass(ref.cls):
+                params = list(ref.cls.annotations)  # the fields, in order
+                stored = set(params)
+            else:
+                continue
+            for i, arg in enumerate(call.args):
+                if arg.star or not isinstance(arg.value, cst.Name):
+                    continue
+                owner = arg.value.value
+                if self.res.kind(owner) is None:
+                    continue
+                if arg.keyword is not None:
+                    param = arg.keyword.value
+                elif i < len(params) and all(a.keyword is None for a in call.args[:i]):
+                    param = params[i]
+                else:
+                    continue
+                if param in stored:
+                    out[name] = owner
+                    break
+        self._holders_memo = out
+        return out
 
     def _reads_bind_only(self, call: cst.Call, position: int) -> bool:
         """The argument at `position` goes to a project function that only reads its
@@ -3762,6 +3811,46 @@ def _note_rebound(state: State, names: set[str]) -> State:
         return state
     return frozenset(replace(f, rebound=f.rebound | names) if isinstance(f, Released)
                      else f for f in state)
+
+
+def _chain_root(func: cst.BaseExpression) -> str | None:
+    """The name an attribute chain of a call starts from (`repo.users.add` -> `repo`);
+    None for a plain name or anything else."""
+    if not isinstance(func, cst.Attribute):
+        return None
+    node: cst.BaseExpression = func
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _is_dataclass(cls: ClassInfo) -> bool:
+    """`@dataclass` / `@dataclasses.dataclass(...)` on the class: its `__init__` takes
+    the annotated fields and stores each on the instance."""
+    for deco in cls.node.decorators:
+        target = deco.decorator.func if isinstance(deco.decorator, cst.Call) \
+            else deco.decorator
+        name = dotted_name(target)
+        if name is not None and name.rsplit(".", 1)[-1] == "dataclass":
+            return True
+    return False
+
+
+def _stores_param(init: FunctionInfo, param: str) -> bool:
+    """`__init__` stores its parameter `param` on the instance (`self.session =
+    session`)."""
+    positional = init.node.params.params
+    if not positional:
+        return False
+    own = positional[0].name.value
+    for node in iter_nodes(init.node.body):
+        if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) \
+                and node.value.value == param:
+            for t in node.targets:
+                if isinstance(t.target, cst.Attribute) and isinstance(t.target.value, cst.Name) \
+                        and t.target.value.value == own:
+                    return True
+    return False
 
 
 def _plain_names(expr: cst.BaseExpression) -> list[str]:

@@ -9,16 +9,20 @@ The project root of a path is the nearest directory, walking up from it (from a
 file's own directory), that holds any of `ROOT_MARKERS`: `pyproject.toml`,
 `setup.cfg`, `setup.py` or `.git`. The nearest directory wins whichever marker it
 has, so a sub-project with its own `pyproject.toml` inside a git repository is a
-project of its own. With no marker above it, a path below a directory the user named
-(`poolsafe check /path/to/app`) belongs to that directory, or, when the named
-directory is a package (regular, or a namespace package its own modules import by
-name), to the directory Python imports the package from (`named_roots`): naming one
-application from a parent directory (`~`, `/tmp`) walks that application, not the
-parent. Any other path without a marker belongs to the working directory when it is
-below it (as Ruff does: `check .` and `check app/models.py` agree when `app` is a
-package), and otherwise to the directory Python imports it from: its own directory
-(a file's), or, inside a package, the first directory above the package's
-`__init__.py` files. `--project-root` overrides the search.
+project of its own. A `setup.py` beside an `__init__.py` is no marker: it is a
+module of that package (`infrastructure/database/setup.py` building the engine,
+imported as `infrastructure.database.setup`), not a packaging script, whose
+directory is never itself a package. With no marker above it, a path below a
+directory the user named (`poolsafe check /path/to/app`) belongs to that directory,
+or, when the named directory is a package (regular, or a namespace package its own
+modules import by name), to the directory Python imports the package from
+(`named_roots`): naming one application from a parent directory (`~`, `/tmp`) walks
+that application, not the parent. Any other path without a marker belongs to the
+working directory when it is below it (as Ruff does: `check .` and `check
+app/models.py` agree when `app` is a package), and otherwise to the directory Python
+imports it from: its own directory (a file's), or, inside a package, the first
+directory above the package's `__init__.py` files. `--project-root` overrides the
+search.
 """
 
 from __future__ import annotations
@@ -196,6 +200,18 @@ def _climb_packages(directory: str, is_package: Callable[[str], bool]) -> str:
     return current
 
 
+def _has_root_marker(directory: str) -> bool:
+    """Whether `directory` holds one of `ROOT_MARKERS`; a `setup.py` there counts only
+    when the directory is no regular package (no `__init__.py` beside it): in a
+    package it is one of the package's modules (see the module docstring)."""
+    for marker in ROOT_MARKERS:
+        if not os.path.lexists(os.path.join(directory, marker)):
+            continue
+        if marker != "setup.py" or not os.path.lexists(os.path.join(directory, "__init__.py")):
+            return True
+    return False
+
+
 def _marked_above(directory: str, memo: dict[str, str | None]) -> str | None:
     """The nearest directory at or above `directory` with a root marker, or None."""
     chain = []
@@ -206,7 +222,7 @@ def _marked_above(directory: str, memo: dict[str, str | None]) -> str | None:
             found = memo[current]
             break
         chain.append(current)
-        if any(os.path.lexists(os.path.join(current, m)) for m in ROOT_MARKERS):
+        if _has_root_marker(current):
             found = current
             break
         parent = os.path.dirname(current)

@@ -570,9 +570,13 @@ class UnreleasedConnection(Rule):
     (`@click.command()`, `@group.command()`, `@app.command()`), an argh command
     (`parser.add_commands([...])`, `argh.dispatch_commands([...])`), an argparse
     subcommand's handler (`set_defaults(func=...)`), a Django management command's
-    `handle()`, and what only they call. The command is the whole work of its
-    process: when it returns the process ends, and the server ends the connection
-    with it; nothing is held while other work goes on. That holds only while nothing
+    `handle()`, a script's `main()` that only its `if __name__ == "__main__":` block
+    calls, and what only they call. In such a loop a handler that prints and goes on
+    (`except pymysql.Error: print(...)`) keeps the connection only until the next
+    turn's assignment replaces it, so it changes nothing; nor is the turn's
+    connection "overwritten while still checked out". The command is the whole work
+    of its process: when it returns the process ends, and the server ends the
+    connection with it; nothing is held while other work goes on. That holds only while nothing
     long-lived runs the function: a management command that a Celery task, a view
     or a scheduler also runs with `call_command(...)`, or a command's helper that
     request code also calls, is reported. A pool's checkout taken with `with` or in
@@ -902,8 +906,9 @@ class UnreleasedConnection(Rule):
             for site_index, how in sorted(flow.leaks.items()):
                 site = flow.sites[site_index]
                 kind = site.conn.kind
-                if how != "overwritten" and _one_shot(ctx, func, site):
-                    continue
+                if (how != "overwritten" or (kind.direct and kind.refcount_closes)) \
+                        and _one_shot(ctx, func, site):
+                    continue  # (a direct connection's next turn drops and closes the last)
                 if how == "exception" and _one_shot_factory(ctx, func, site):
                     continue
                 if route_sessions is None:
@@ -1557,7 +1562,7 @@ def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
     if strict_direct_connections(ctx.index, ctx.module):
         return False
     return not in_loop or (bool(site.var) and dies_with_frame(ctx.index, func, site.call,
-                                                               site.var))
+                                                               site.var, handlers=False))
 
 
 def _one_shot_factory(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:

@@ -66,6 +66,11 @@ class UseAfterRelease(Rule):
     A SQLAlchemy session can be used again after `close()`: it opens a new connection.
     Such a use is reported only when nothing closes the session again before the
     function ends (a worker that closes its session after each unit of work is fine);
+    a call through an object built around the connection or session (a local bound
+    once to a project class given it, `repo = Repo(session)`, whose `__init__` stores
+    that parameter on `self`, or a `@dataclass` with it as a field), `await
+    repo.users.add(...)`, is a use of it; an object whose constructor only reads it
+    (`self.total = session.execute(...).scalar()`) keeps nothing of it;
     a `with session.connection() as c:` block ends it too: its exit closes the
     connection the session opened again, which goes back to the pool.
     A plain `commit()` or `rollback()` of the closed session with nothing queued since

@@ -8917,3 +8917,63 @@ VALID += [
            "        return db.execute_sql(\"SELECT count(*) FROM orders\").fetchone()\n",
          note="a configured class's database used inside `connection_context()`"),
 ]
+
+# Round 41 (fresh85, from its tune half): a direct connection of a synchronous driver
+# opened on each turn of a loop in one-shot code (a script's `main()` that only the
+# `__main__` block calls) and never closed: the next turn's assignment drops the last
+# reference and reference counting closes the old one, as the rule's "Direct
+# connections" says; a handler in the loop that prints and goes on keeps it only until
+# that next turn. The same loop in a task that runs more than once, and a pool's
+# checkout taken on each turn, stay reported.
+_ONE_SHOT_ROW_COPY = """\
+import pymysql
+
+
+def copy_rows():
+    source = pymysql.connect(host="src", user="etl", db="shop")
+    with source.cursor() as cur:
+        cur.execute("SELECT id, name FROM items")
+        for item_id, name in cur.fetchall():
+            target = pymysql.connect(host="dst", user="etl", db="shop")@MARK@
+            try:
+                with target.cursor() as out:
+                    out.execute("INSERT INTO items (id, name) VALUES (%s, %s)", (item_id, name))
+                target.commit()
+            except pymysql.Error as exc:
+                print("skipped", item_id, exc)
+    source.close()
+@RUNNER@"""
+
+VALID += [
+    Case(_ONE_SHOT_ROW_COPY.replace("@MARK@", "").replace(
+        "@RUNNER@", '\n\nif __name__ == "__main__":\n    copy_rows()\n'),
+         note="a one-shot script's loop opens a pymysql connection per row and never "
+              "closes it: each turn's assignment drops the last one, which CPython closes"),
+]
+
+INVALID += [
+    Case(_ONE_SHOT_ROW_COPY.replace("@MARK@", "  # expect: PS102").replace(
+        "def copy_rows():", "@app.task\ndef copy_rows():").replace(
+        "import pymysql\n", "import pymysql\nfrom celery import Celery\n\napp = "
+                            "Celery(\"etl\")\n").replace("@RUNNER@", ""),
+         note="look-alike: the same loop in a Celery task, which a worker runs again and "
+              "again"),
+    Case("""\
+from psycopg2.pool import SimpleConnectionPool
+
+POOL = SimpleConnectionPool(1, 4, "dbname=shop")
+
+
+def refresh(names):
+    for name in names:
+        conn = POOL.getconn()  # expect: PS102
+        with conn.cursor() as cur:
+            cur.execute("UPDATE items SET seen = now() WHERE name = %s", (name,))
+        conn.commit()
+
+
+if __name__ == "__main__":
+    refresh(["a", "b"])
+""", note="look-alike: a pool's checkout taken on each turn of a one-shot loop and never "
+          "given back: the pool's slots run out after four rows"),
+]

@@ -876,3 +876,68 @@ INVALID += [
          note="after the `with session.connection()` block the session is used once "
               "more: that opens a new connection nothing closes"),
 ]
+
+# Round 41 (fresh85, from its tune half): a session used through an object built around
+# it inside its `with` block (`orders = Orders(session)`, a dataclass field or an
+# `__init__` that stores the parameter on `self`), after the block closed it: the call
+# reopens a connection on the closed session and nothing closes it. An object that only
+# reads the session while it is built keeps nothing of it.
+_HOLDER = '''\
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://db/shop", pool_pre_ping=True)
+make_session = async_sessionmaker(engine)
+
+
+@dataclass
+class Orders:
+    session: AsyncSession
+
+    async def mark_sent(self, order_id):
+        await self.session.execute(text("UPDATE orders SET sent = true WHERE id = :i"),
+                                   {"i": order_id})
+        await self.session.commit()
+
+
+async def send(order_id):
+    async with make_session() as session:
+        orders = Orders(session)
+@BODY@'''
+
+_SUMMARY = '''\
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/shop", pool_pre_ping=True)
+
+
+class Summary:
+    def __init__(self, session):
+        self.total = session.execute(text("SELECT count(*) FROM orders")).scalar()
+
+    def render(self):
+        return f"{self.total} orders"
+
+
+def report():
+    with Session(engine) as session:
+        summary = Summary(session)
+    return summary.render()
+'''
+
+VALID += [
+    Case(_HOLDER.replace("@BODY@", "        await orders.mark_sent(order_id)\n"),
+         note="the object built around the session is used inside the block"),
+    Case(_SUMMARY, note="an object whose constructor only reads the session: it keeps "
+                        "nothing of it, and its use after the block runs no statement"),
+]
+
+INVALID += [
+    Case(_HOLDER.replace("@BODY@", "    await orders.mark_sent(order_id)  # expect: PS106\n"),
+         unfixable="a use after the release: move the release after it",
+         note="the dataclass built around the session is used after the block closed "
+              "it: the call opens a new connection that nothing closes"),
+]
