@@ -212,7 +212,9 @@ class EnginePerCall(Rule):
     and is reported. So does one that returns the constructor's value itself
     (`for attempt in range(3): try: return MySQLConnectionPool(...) except Error:
     time.sleep(2)`): the first success ends the loop, and a round runs again only
-    when the constructor raised and built nothing.
+    when the constructor raised and built nothing. The same holds for a loop whose
+    test is the pool's own name (`while pool is None: try: pool = await
+    asyncpg.create_pool(dsn) except OSError: ...`).
     Nor is one whose `dispose` (not called: the bound method) the function hands on,
     to a list of shutdown callbacks (`on_close.append(engine.dispose)`) or
     `atexit.register(engine.dispose)`: whoever holds the callback disposes the
@@ -748,6 +750,8 @@ def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
         return True
     if loop is not None and _returned_in_loop(loop, call):
         return True
+    if isinstance(loop, cst.While) and _built_until_set(loop, call):
+        return True
     # the `try` that disposes it must run once per engine: inside the same loop
     if loop is not None and _disposed_in_finally(loop.body, call):
         return True
@@ -958,8 +962,6 @@ def _returns_first_working(loop: cst.For | cst.While, call: cst.Call) -> bool:
     return returned and closed
 
 
-
-
 def _returned_in_loop(loop: cst.For | cst.While, call: cst.Call) -> bool:
     """The engine or pool is the value of a `return` in the loop's own body (`for
     attempt in range(3): try: return MySQLConnectionPool(...) except Error: sleep`):
@@ -968,6 +970,29 @@ def _returned_in_loop(loop: cst.For | cst.While, call: cst.Call) -> bool:
     item."""
     return any(isinstance(n, cst.Return) and n.value is not None
                and strip_await(n.value)[0] is call for n in loop_own_nodes(loop.body))
+
+
+def _built_until_set(loop: cst.While, call: cst.Call) -> bool:
+    """`while pool is None:` (`while not pool:`) around `pool = [await]
+    create_pool(...)` in the loop's own body: the first attempt that succeeds sets
+    the name and ends the loop; a round runs again only when the constructor raised,
+    having built nothing. One is kept, not one per item."""
+    test = loop.test
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 \
+            and isinstance(test.comparisons[0].operator, cst.Is) \
+            and isinstance(test.comparisons[0].comparator, cst.Name) \
+            and test.comparisons[0].comparator.value == "None":
+        tested = test.left
+    elif isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        tested = test.expression
+    else:
+        return False
+    if not isinstance(tested, cst.Name):
+        return False
+    return any(isinstance(n, cst.Assign) and strip_await(n.value)[0] is call
+               and len(n.targets) == 1 and isinstance(n.targets[0].target, cst.Name)
+               and n.targets[0].target.value == tested.value
+               for n in loop_own_nodes(loop.body))
 
 
 def _runs_once_or_keeps(index: ProjectIndex, func: FunctionInfo) -> bool:

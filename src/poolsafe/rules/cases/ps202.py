@@ -4047,3 +4047,57 @@ INVALID += [
            "look-alike: getopt over a list it is given", imports="import getopt",
            param=", words", expect=True),
 ]
+
+# Round 41 (lead85, from fresh85's held census): a start-up retry loop whose test is
+# the pool itself (`while pool is None:` / `while not pool:`) around `pool = await
+# create_pool(...)`: the first attempt that succeeds sets the name and ends the loop; a
+# round runs again only when the constructor raised and built nothing. A loop that binds
+# the pool to another name and sets the tested one only after a check drops every pool
+# whose check fails.
+_UNTIL_BUILT = """\
+import asyncio
+
+import asyncpg
+
+
+async def connect(dsn):
+    pool = None
+    while {test}:
+        try:
+{body}
+        except OSError:
+            return None
+        await asyncio.sleep(1)
+    return pool
+
+
+async def main():
+    pool = await connect("postgresql://app@db/app")
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute("SELECT 1")
+    finally:
+        await pool.close()
+"""
+
+VALID += [
+    Case(_UNTIL_BUILT.format(
+        test="pool is None",
+        body="            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=5)"),
+         note="`while pool is None:` around the pool's own constructor: a success ends the "
+              "loop"),
+    Case(_UNTIL_BUILT.format(
+        test="not pool",
+        body="            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=5)"),
+         note="`while not pool:`, the same retry"),
+]
+
+INVALID += [
+    Case(_UNTIL_BUILT.format(
+        test="pool is None",
+        body="            candidate = await asyncpg.create_pool(dsn)  # expect: PS202\n"
+             "            if await candidate.fetchval(\"SELECT 1\") == 1:\n"
+             "                pool = candidate"),
+         note="look-alike: the pool is built under another name and kept only after a "
+              "check; each round whose check fails drops a pool open"),
+]
