@@ -51,6 +51,7 @@ from poolsafe.analysis.helper_session_work import helper_session_work
 from poolsafe.analysis.index import ProjectIndex, held, spelling
 from poolsafe.analysis.keyed_checkout import same_keyed_checkout
 from poolsafe.analysis.legacy_autorollback import rolls_back_itself
+from poolsafe.analysis.local_holder import held_by_local_object
 from poolsafe.analysis.local_lists import cannot_raise_on_own_list
 from poolsafe.analysis.local_owner import dies_with_local_object
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
@@ -1155,7 +1156,8 @@ class FunctionFlow:
             after, exc = self.effects(node, state)
             if node.value is not None:
                 after = self._escape_names(
-                    after, escaping_names(node.value, through_calls=True)
+                    after, (escaping_names(node.value, through_calls=True)
+                            - self._kept_by_temporaries(node.value))
                     | cursor_owners(node.value, self.res.holders))
                 after = after | self._returned_facts(node, state)
             for f in after:
@@ -1614,6 +1616,10 @@ class FunctionFlow:
                 bind = self.index.session_bind(call, self.module, self.func)
                 if isinstance(bind, cst.Name):
                     moved.discard(bind.value)
+                if moved and self._statements:
+                    # an object that dies with the function: the checkout stays ours
+                    moved -= held_by_local_object(self.index, self.func, call,
+                                                  self._statements[-1])
             if moved:
                 state = self._escape_names(state, moved)
                 released |= moved
@@ -1867,6 +1873,26 @@ class FunctionFlow:
         if normal is not None and fact in normal:
             return None
         return self.result.aborted_returns.get(fact.handler)
+
+    def _kept_by_temporaries(self, value: cst.BaseExpression) -> set[str]:
+        """Names `value` (a `return`'s) hands only to objects built and dropped in it
+        (`len(Report(day, session).rows())`: `held_by_local_object`): they do not
+        leave with the result."""
+        kept: set[str] = set()
+        inside: set[int] = set()
+        for node in iter_nodes(value):
+            if isinstance(node, cst.Call) and _is_constructor(node.func) \
+                    and any(isinstance(a.value, cst.Name) for a in node.args):
+                found = held_by_local_object(self.index, self.func, node, value)
+                if found:
+                    kept |= found
+                    inside.update(id(a.value) for a in node.args)
+        if not kept:
+            return kept
+        # a name that also flows out another way (`return session, Report(session).n`)
+        elsewhere = {n.value for n in iter_nodes(value)
+                     if isinstance(n, cst.Name) and id(n) not in inside}
+        return kept - elsewhere
 
     def _escape_names(self, state: State, names: set[str]) -> State:
         if not names:

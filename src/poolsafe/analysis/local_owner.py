@@ -60,13 +60,13 @@ def dies_with_local_object(index: ProjectIndex, func: FunctionInfo, resource: st
             return False
     # uses that a rebinding to another object runs before, in straight-line code
     other = _uses_after_rebinding(func.node, root, rebound, parents)
-    if not classes or _escapes(func.node, root, attr, other):
+    if not classes or escapes(func.node, root, attr, other):
         return False
     for cls in classes:
-        init = _method(index, cls, "__init__", 0)
-        if init is not None and _escapes(init.node, "self", "", set()):
+        init = method_of(index, cls, "__init__", 0)
+        if init is not None and escapes(init.node, "self", "", set()):
             return False  # `REGISTRY.append(self)`: the object outlives the function
-        if _hands_out(index, cls, attr, _attributes_read(func.node, root, other)):
+        if hands_out(index, cls, attr, attributes_read(func.node, root, other)):
             return False
     return True
 
@@ -175,7 +175,7 @@ def _is_none(node: cst.CSTNode) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
 
 
-def _attributes_read(body: cst.CSTNode, root: str, skip: set[int] | None = None) -> set[str]:
+def attributes_read(body: cst.CSTNode, root: str, skip: set[int] | None = None) -> set[str]:
     """The attribute names read on `root` in `body` (`root.m(...)`, `root.x`), but on
     the names `skip` (which hold another object)."""
     return {n.attr.value for n in iter_nodes(body, into_functions=True)
@@ -183,7 +183,7 @@ def _attributes_read(body: cst.CSTNode, root: str, skip: set[int] | None = None)
             and n.value.value == root and id(n.value) not in (skip or set())}
 
 
-def _hands_out(index: ProjectIndex, cls: ClassInfo, attr: str, names: set[str]) -> bool:
+def hands_out(index: ProjectIndex, cls: ClassInfo, attr: str, names: set[str]) -> bool:
     """A method among `names` (or one it reaches through `self.other()`) hands out
     `self` or `self.<attr>`, or a name is neither data of the object nor a project
     method (a library base's method: unknown, so counted as handing out)."""
@@ -194,19 +194,20 @@ def _hands_out(index: ProjectIndex, cls: ClassInfo, attr: str, names: set[str]) 
         if name in seen or name == attr:
             continue
         seen.add(name)
-        method = _method(index, cls, name, 0)
+        method = method_of(index, cls, name, 0)
         if method is None:
             if name in cls.attributes or name in cls.class_values \
                     or name in cls.annotations:
                 continue  # data of the object (`self.engine`, a model class)
             return True
-        if _escapes(method.node, "self", attr, set()):
+        if escapes(method.node, "self", attr, set()):
             return True
-        todo.extend(_attributes_read(method.node, "self"))
+        todo.extend(attributes_read(method.node, "self"))
     return False
 
 
-def _method(index: ProjectIndex, cls: ClassInfo, name: str, depth: int) -> FunctionInfo | None:
+def method_of(index: ProjectIndex, cls: ClassInfo, name: str,
+              depth: int = 0) -> FunctionInfo | None:
     """The method `name` of `cls` or of a project base of it (nearest first)."""
     found = cls.methods.get(name)
     if found is not None or depth > 5:
@@ -216,13 +217,13 @@ def _method(index: ProjectIndex, cls: ClassInfo, name: str, depth: int) -> Funct
             continue
         value = index.evaluate(base.value, cls.module, None)
         if isinstance(value, ClassRef) and value.cls is not cls:
-            inherited = _method(index, value.cls, name, depth + 1)
+            inherited = method_of(index, value.cls, name, depth + 1)
             if inherited is not None:
                 return inherited
     return None
 
 
-def _escapes(body: cst.CSTNode, root: str, attr: str, skip: set[int]) -> bool:
+def escapes(body: cst.CSTNode, root: str, attr: str, skip: set[int]) -> bool:
     """`root` (or `root.attr`) may outlive the function: a use of `root` other than
     an attribute access on it (`root.m(...)`, `root.attr.commit()`), a `root.attr`
     that is not itself accessed (`return root.attr`, `f(root.attr)`), an assignment to

@@ -8977,3 +8977,65 @@ if __name__ == "__main__":
 """, note="look-alike: a pool's checkout taken on each turn of a one-shot loop and never "
           "given back: the pool's slots run out after four rows"),
 ]
+
+# Round 41 (lead85, from fresh85's held census): a session handed to a project object
+# that dies with the function (a temporary reached through at once, or a local bound once
+# and only reached through) is still the function's to close: the object only stores
+# it. An object that is returned or stored, or whose class closes what it stores (a
+# `close()` method, a context manager), has taken the session on.
+_LOCAL_HOLDER = """\
+from datetime import date
+
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+app = Flask(__name__)
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+class Listing:
+    def __init__(self, day, session):
+        self.day = day
+        self.session = session
+
+    def rows(self):
+        return self.session.execute(text("SELECT * FROM guide")).all()
+@EXTRA@
+
+@app.get("/guide")
+def guide():
+@BODY@"""
+
+INVALID += [
+    Case(_LOCAL_HOLDER.replace("@EXTRA@", "").replace("@BODY@", """\
+    session = Session(engine)  # expect: PS102
+    return {"rows": len(Listing(date.today(), session).rows())}
+"""), unfixable="`session` is returned",
+         note="a temporary object that only stores the session, reached through once"),
+    Case(_LOCAL_HOLDER.replace("@EXTRA@", "").replace("@BODY@", """\
+    session = Session(engine)  # expect: PS102
+    listing = Listing(date.today(), session)
+    return {"rows": len(listing.rows())}
+"""), unfixable="`session` is handed to `Listing`",
+         note="a local object bound once and only reached through"),
+]
+
+VALID += [
+    Case(_LOCAL_HOLDER.replace("@EXTRA@", """
+    def close(self):
+        self.session.close()
+""").replace("@BODY@", """\
+    session = Session(engine)
+    listing = Listing(date.today(), session)
+    try:
+        return {"rows": len(listing.rows())}
+    finally:
+        listing.close()
+"""), note="look-alike: the class closes what it stores, and the route calls it"),
+    Case(_LOCAL_HOLDER.replace("@EXTRA@", "").replace("@BODY@", """\
+    session = Session(engine)
+    return Listing(date.today(), session)
+""").replace('@app.get("/guide")\n', ""),
+         note="look-alike: the object is returned with the session: its caller's to close"),
+]

@@ -1,0 +1,147 @@
+"""A connection or session handed to a local object that dies with the function (PS102).
+
+Handing a checkout to a constructor (`Repo(session)`) usually moves it on: the object
+keeps it, and whoever keeps the object closes it. When the object never leaves the
+function, nobody else can: `session = Session(engine)` then `return
+len(Report(day, session).rows())` drops the session unclosed with the report. This
+module decides when a checkout handed to a constructor stays the function's to close:
+
+- the constructor is a project class whose `__init__` stores the parameter on the
+  instance (`self.session = session`) and does not hand out `self` (`REGISTRY.append(self)`);
+- the instance never leaves the function: a temporary reached through at once
+  (`Report(day, session).rows()`) or a local bound once and only reached through
+  (`rep = Report(day, session)`, then `rep.rows()`), never returned, stored, passed on or
+  read by a nested function;
+- no method of the class releases the stored attribute or hands it (or `self`) out, and
+  the class has no `__exit__` / `__aexit__` / `__del__` (a context manager or finaliser
+  may close it).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import children, iter_nodes
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.local_owner import attributes_read, escapes, hands_out, method_of
+from poolsafe.analysis.module import ClassInfo, FunctionInfo
+from poolsafe.analysis.values import ClassRef
+
+#: methods whose presence means the object may close what it holds by itself
+_CLOSING_HOOKS = frozenset({"__exit__", "__aexit__", "__del__"})
+#: calls on the stored attribute that release it
+_RELEASES = frozenset({"close", "remove", "release", "dispose", "terminate", "detach"})
+
+
+def held_by_local_object(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
+                         stmt: cst.CSTNode) -> set[str]:
+    """The names passed to the constructor `call` (in the statement `stmt` of `func`)
+    whose connection or session stays `func`'s to close (see the module's docstring)."""
+    ref = index.evaluate(call.func, func.module, func)
+    if not isinstance(ref, ClassRef):
+        return set()
+    cls = ref.cls
+    init = method_of(index, cls, "__init__")
+    if init is None or escapes(init.node, "self", "", set()) \
+            or any(method_of(index, cls, hook) is not None for hook in _CLOSING_HOOKS):
+        return set()
+    stored = _stored_arguments(init, call)
+    if not stored:
+        return set()
+    read = _reads_of_instance(func, call, stmt, set(stored.values()))
+    if read is None:
+        return set()
+    out: set[str] = set()
+    for name, attr in stored.items():
+        if attr in read or hands_out(index, cls, attr, read) or _released_by_class(cls, attr):
+            continue
+        out.add(name)
+    return out
+
+
+def _stored_arguments(init: FunctionInfo, call: cst.Call) -> dict[str, str]:
+    """argument name -> the attribute `__init__` stores its parameter under
+    (`self.session = session`), for the plain-name arguments of `call`."""
+    params = init.param_names()  # (without `self`)
+    out: dict[str, str] = {}
+    for i, arg in enumerate(call.args):
+        if arg.star:
+            return {}  # (`*args`: which parameter gets what is unknown)
+        if not isinstance(arg.value, cst.Name):
+            continue
+        if arg.keyword is not None:
+            param = arg.keyword.value
+        elif i < len(params) and all(a.keyword is None for a in call.args[:i]):
+            param = params[i]
+        else:
+            continue
+        attr = _attribute_storing(init, param)
+        if attr is not None:
+            out[arg.value.value] = attr
+    return out
+
+
+def _attribute_storing(init: FunctionInfo, param: str) -> str | None:
+    """`session` for `self.session = <param>` in `__init__` (None if not stored, or
+    stored more than once)."""
+    positional = init.node.params.params
+    if not positional:
+        return None
+    own = positional[0].name.value
+    found: list[str] = []
+    for node in iter_nodes(init.node.body):
+        if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) \
+                and node.value.value == param:
+            found.extend(t.target.attr.value for t in node.targets
+                         if isinstance(t.target, cst.Attribute)
+                         and isinstance(t.target.value, cst.Name)
+                         and t.target.value.value == own)
+    return found[0] if len(found) == 1 else None
+
+
+def _reads_of_instance(func: FunctionInfo, call: cst.Call, stmt: cst.CSTNode,
+                       stored: set[str]) -> set[str] | None:
+    """The attribute names read on the instance `call` builds, when it never leaves
+    the function (None when it may)."""
+    parents: dict[int, cst.CSTNode] = {}
+    for node in iter_nodes(stmt):
+        for child in children(node):
+            parents[id(child)] = node
+    up = parents.get(id(call))
+    if isinstance(up, cst.Attribute) and up.value is call:
+        outer = parents.get(id(up))
+        if up.attr.value in stored and not (isinstance(outer, cst.Attribute)
+                                            and outer.value is up):
+            return None  # (`Report(day, session).session`: the session itself)
+        return {up.attr.value}
+    if isinstance(up, cst.Assign) and up.value is call and len(up.targets) == 1 \
+            and isinstance(up.targets[0].target, cst.Name):
+        name = up.targets[0].target.value
+        if len(func.locals.get(name, ())) != 1:
+            return None
+        for attr in stored or {""}:
+            if escapes(func.node, name, attr, set()):
+                return None
+        return attributes_read(func.node, name)
+    return None
+
+
+def _released_by_class(cls: ClassInfo, attr: str) -> bool:
+    """A method of `cls` releases `self.<attr>` (`self.session.close()`), or hands it
+    to a call (`pool.putconn(self.conn)`, `closing(self.session)`)."""
+    for method in cls.methods.values():
+        for node in iter_nodes(method.node.body):
+            if not isinstance(node, cst.Call):
+                continue
+            f = node.func
+            if isinstance(f, cst.Attribute) and f.attr.value in _RELEASES \
+                    and _is_self_attr(f.value, attr):
+                return True
+            if any(_is_self_attr(a.value, attr) for a in node.args):
+                return True
+    return False
+
+
+def _is_self_attr(node: cst.BaseExpression, attr: str) -> bool:
+    return isinstance(node, cst.Attribute) and node.attr.value == attr \
+        and isinstance(node.value, cst.Name) and node.value.value == "self"
