@@ -16,7 +16,7 @@ an asyncpg async generator gets its `await conn.close()` in a `finally` around t
 
 from __future__ import annotations
 
-from fix_checks import one_safe_fix, safe_and_runs_the_same
+from fix_checks import one_safe_fix, only_an_unsafe_fix, safe_and_runs_the_same
 from test_fix_fix68 import HEAD, _run
 
 # ------------------------------------------------------------------ PS102
@@ -171,3 +171,104 @@ async def rows_of(dsn, query):
     finally:
         await conn.close()
 """
+
+
+# ------------------------------------------------------------------ PS103
+# A session shared beyond the function (a scoped-session registry, Flask-SQLAlchemy's
+# `db.session`, a caller's session) and a `try` that queues a change and commits it:
+# PS103's rollback was safe because "what fails there is the flush, after which the
+# transaction is rolled back already". But `add`/`delete`/`expunge` refuse their object
+# on the client (SQLAlchemy's `InvalidRequestError`: not persisted, attached to another
+# session, not mapped) with nothing rolled back; the handler's new rollback then also
+# discards the caller's pending work, which the original kept and the caller committed
+# (riverstation/project-all's `BaseModel.save()`, round 41's corpus).
+SCOPED = """from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("mysql+pymysql://app@db/app", pool_pre_ping=True)
+Session = scoped_session(sessionmaker(bind=engine))
+
+
+def remove(obj):
+    try:
+        Session.{queue}(obj)
+        Session.commit()
+        return True
+    except {caught}:
+        print("not removed")
+        return False
+"""
+
+
+def _run_remove(text: str) -> tuple[bool, str]:
+    """`remove()` of an object never added (delete refuses it on the client) while the
+    session holds the caller's pending rename, then the caller's commit: what
+    `remove()` returned and the name stored. The engine is SQLite in memory."""
+    import sqlalchemy
+    from sqlalchemy.orm import declarative_base
+
+    Base = declarative_base()
+
+    class Item(Base):  # type: ignore[valid-type, misc]
+        __tablename__ = "items"
+        id = sqlalchemy.Column(sqlalchemy.Integer, primary_key=True)
+        name = sqlalchemy.Column(sqlalchemy.String)
+
+    real = sqlalchemy.create_engine
+    engine = real("sqlite://")
+    Base.metadata.create_all(engine)
+    namespace: dict[str, object] = {"__name__": "store"}
+    sqlalchemy.create_engine = lambda *a, **k: engine  # type: ignore[assignment]
+    try:
+        exec(compile(text, "store.py", "exec"), namespace)
+    finally:
+        sqlalchemy.create_engine = real  # type: ignore[assignment]
+    session = namespace["Session"]
+    item = Item(id=1, name="old")
+    session.add(item)  # type: ignore[attr-defined]
+    session.commit()  # type: ignore[attr-defined]
+    item.name = "new"  # the caller's own pending work
+    removed = namespace["remove"](Item(id=2, name="never added"))  # type: ignore[operator]
+    session.commit()  # type: ignore[attr-defined]
+    session.remove()  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        stored = conn.execute(sqlalchemy.text("SELECT name FROM items")).scalar_one()
+    return removed, stored
+
+
+def test_a_queueing_call_refused_on_the_client_makes_the_shared_rollback_unsafe() -> None:
+    source = SCOPED.format(queue="delete", caught="Exception")
+    fixed = only_an_unsafe_fix("PS103", {"store.py": source}, "store.py",
+                               "`Session.delete()` can refuse its object on the client",
+                               shows="Session.rollback()")
+    # the original printed, returned False and left the caller's rename to its commit;
+    # the rollback discarded it
+    assert _run_remove(source) == (False, "new")
+    assert _run_remove(fixed) == (False, "old")
+
+
+def test_add_and_a_handler_of_sqlalchemy_errors_are_unsafe_too() -> None:
+    for queue, caught in (("add", "Exception"), ("delete", "SQLAlchemyError"),
+                          ("expunge", "Exception")):
+        source = SCOPED.format(queue=queue, caught=caught)
+        if caught == "SQLAlchemyError":
+            source = source.replace("from sqlalchemy import create_engine\n",
+                                    "from sqlalchemy import create_engine\n"
+                                    "from sqlalchemy.exc import SQLAlchemyError\n")
+        only_an_unsafe_fix("PS103", {"store.py": source}, "store.py",
+                           f"`Session.{queue}()` can refuse its object on the client")
+
+
+def test_a_handler_of_server_errors_only_keeps_the_rollback_safe() -> None:
+    # IntegrityError comes from the flush, after which SQLAlchemy rolled back already
+    source = SCOPED.format(queue="add", caught="IntegrityError").replace(
+        "from sqlalchemy import create_engine\n",
+        "from sqlalchemy import create_engine\nfrom sqlalchemy.exc import IntegrityError\n")
+    assert "Session.rollback()" in one_safe_fix("PS103", {"store.py": source}, "store.py")
+
+
+def test_a_try_that_only_commits_keeps_the_rollback_safe() -> None:
+    # what fails there is the flush, after which SQLAlchemy rolled back already
+    source = SCOPED.format(queue="add", caught="Exception").replace(
+        "        Session.add(obj)\n", "")
+    assert "Session.rollback()" in one_safe_fix("PS103", {"store.py": source}, "store.py")
