@@ -814,12 +814,15 @@ class ExceptWithoutRollback(Rule):
         shared = _shared_transaction(ctx, func, resource)
         refused = _refused_on_the_client(try_stmt, handler, resource) \
             if shared is not None else None
-        if refused is not None:
+        if refused is not None and _client_error_work_committed(
+                func, try_stmt, handler, resource, parents) is None:
+            # (with a commit after the `try`, the reason below says it)
             plan.mark_unsafe(f"{shared}: `{resource}.{refused}()` can refuse its object on "
                              "the client (SQLAlchemy's `InvalidRequestError`: not persisted, "
                              "attached to another session) with nothing rolled back, and "
-                             "the rollback then also discards whatever was done before this "
-                             "call in the same transaction, which the caller goes on (and "
+                             "the rollback then also discards what the transaction held "
+                             "before it (whatever was done before this call, and this "
+                             "`try`'s earlier work), which the code after it goes on (and "
                              "may commit) without")
         elif shared is not None and not _only_flushes(try_stmt, resource) \
                 and (kind is None or kind.key not in _WHOLE_TRANSACTION_ABORTS):
@@ -1412,17 +1415,21 @@ def _client_error_work_committed(func: FunctionInfo, try_stmt: cst.Try | cst.Try
     if not _takes_client_errors(handler):
         return None
     call = next(_client_error_calls(try_stmt.body, {}), None)
-    if call is None:
+    refused = _refused_on_the_client(try_stmt, handler, resource)
+    if call is None and refused is None:
         return None
     barriers = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
     if not any(dotted_name(c.func) == f"{resource}.commit"
                for st in statements_after(try_stmt, func.node, parents, barriers)
                for c in iter_calls(st)):
         return None
-    return (f"`{call}()` can raise the driver's error without the server "
-            "aborting the transaction (no result set to fetch, no row for `one()`), and "
-            f"then `{resource}.commit()` after the `try` stores what the transaction did "
-            "before it; the rollback discards that work")
+    why = (f"`{call}()` can raise the driver's error without the server aborting the "
+           "transaction (no result set to fetch, no row for `one()`)") if call is not None \
+        else (f"`{resource}.{refused}()` can refuse its object on the client (SQLAlchemy's "
+              "`InvalidRequestError`: not persisted, attached to another session) with "
+              "nothing rolled back")
+    return (f"{why}, and then `{resource}.commit()` after the `try` stores what the "
+            "transaction did before it; the rollback discards that work")
 
 
 def _takes_client_errors(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
