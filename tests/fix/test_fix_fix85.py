@@ -272,3 +272,60 @@ def test_a_try_that_only_commits_keeps_the_rollback_safe() -> None:
     source = SCOPED.format(queue="add", caught="Exception").replace(
         "        Session.add(obj)\n", "")
     assert "Session.rollback()" in one_safe_fix("PS103", {"store.py": source}, "store.py")
+
+
+# The same refusal in a session the function opened itself, with a commit after the
+# `try`: the original commits the rows added before the refused one; the rollback
+# discarded them (fix51's app-context seed loop is this shape too).
+SEED = """from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("mysql+pymysql://app@db/app", pool_pre_ping=True)
+Maker = sessionmaker(bind=engine)
+
+
+def seed(rows):
+    session = Maker()
+    try:
+        for row in rows:
+            session.add(row)
+        session.flush()
+    except Exception as exc:
+        print("seed failed", type(exc).__name__)
+    session.commit()
+    session.close()
+"""
+
+
+def _run_seed(text: str) -> int:
+    """`seed()` of a mapped row and an unmapped dict (add refuses it on the client):
+    the rows stored. The engine is SQLite in memory."""
+    import sqlalchemy
+    from sqlalchemy.orm import declarative_base
+
+    Base = declarative_base()
+
+    class Row(Base):  # type: ignore[valid-type, misc]
+        __tablename__ = "rows"
+        id = sqlalchemy.Column(sqlalchemy.Integer, primary_key=True)
+
+    real = sqlalchemy.create_engine
+    engine = real("sqlite://")
+    Base.metadata.create_all(engine)
+    namespace: dict[str, object] = {"__name__": "store"}
+    sqlalchemy.create_engine = lambda *a, **k: engine  # type: ignore[assignment]
+    try:
+        exec(compile(text, "store.py", "exec"), namespace)
+    finally:
+        sqlalchemy.create_engine = real  # type: ignore[assignment]
+    namespace["seed"]([Row(id=1), {"not": "mapped"}])  # type: ignore[operator]
+    with engine.connect() as conn:
+        return int(conn.execute(sqlalchemy.text("SELECT count(*) FROM rows")).scalar_one())
+
+
+def test_a_refusal_before_a_commit_after_the_try_makes_the_rollback_unsafe() -> None:
+    fixed = only_an_unsafe_fix("PS103", {"store.py": SEED}, "store.py",
+                               "`session.add()` can refuse its object on the client",
+                               shows="session.rollback()")
+    assert _run_seed(SEED) == 1
+    assert _run_seed(fixed) == 0
