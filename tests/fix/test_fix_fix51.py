@@ -47,10 +47,18 @@ def test_a_handler_inside_the_app_context_still_gets_its_rollback() -> None:
     # (round 34, prec76c: a swallowed error whose `try` ends the app context is rolled
     # back by the context's teardown and no longer reported; the session used again
     # after the `try` keeps the finding this test is about)
+    # (round 41, fix85: `db.session.add(row)` can refuse its object on the client, an
+    # unmapped or detached one, with nothing rolled back; the original printed and the
+    # commit after the `try` stored the rows added before it, which the rollback
+    # discards: the rollback, still written inside the app context, is unsafe now)
     source = _case(ps103.VALID, "inside the app context").code.replace(
         "            db.session.rollback()\n", "") + "        db.session.commit()\n"
     text, left, applied = fix_one("PS103", {"case.py": source}, "case.py", unsafe=False)
-    assert applied == [True] and not left, left
+    assert text == source and not applied
+    (reason,) = left
+    assert "`db.session.add()` can refuse its object on the client" in reason, reason
+    text, left, applied = fix_one("PS103", {"case.py": source}, "case.py", unsafe=True)
+    assert applied == [False] and not left, left
     assert "            if isinstance(e, SQLAlchemyError):\n" \
            "                db.session.rollback()\n" in text
     checked("PS103", {"case.py": text})

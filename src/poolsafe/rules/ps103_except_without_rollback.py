@@ -812,7 +812,19 @@ class ExceptWithoutRollback(Rule):
             plan.mark_unsafe("inside a loop, the rollback also discards the work of earlier "
                              f"iterations, and no savepoint fits: {no_savepoint}")
         shared = _shared_transaction(ctx, func, resource)
-        if shared is not None and not _only_flushes(try_stmt, resource) \
+        refused = _refused_on_the_client(try_stmt, handler, resource) \
+            if shared is not None else None
+        if refused is not None and _client_error_work_committed(
+                func, try_stmt, handler, resource, parents) is None:
+            # (with a commit after the `try`, the reason below says it)
+            plan.mark_unsafe(f"{shared}: `{resource}.{refused}()` can refuse its object on "
+                             "the client (SQLAlchemy's `InvalidRequestError`: not persisted, "
+                             "attached to another session) with nothing rolled back, and "
+                             "the rollback then also discards what the transaction held "
+                             "before it (whatever was done before this call, and this "
+                             "`try`'s earlier work), which the code after it goes on (and "
+                             "may commit) without")
+        elif shared is not None and not _only_flushes(try_stmt, resource) \
                 and (kind is None or kind.key not in _WHOLE_TRANSACTION_ABORTS):
             plan.mark_unsafe(f"{shared}: the rollback also discards whatever was done "
                              "before this call in the same transaction, and the caller "
@@ -1219,6 +1231,39 @@ _WHOLE_TRANSACTION_ABORTS = frozenset({
 _FLUSH_ONLY_METHODS = frozenset({"add", "add_all", "delete", "expunge", "flush", "commit"})
 
 
+#: session methods that only queue a change, and may refuse their object on the client
+#: before anything reaches the server (SQLAlchemy's `InvalidRequestError`: an instance
+#: not persisted, attached to another session, not mapped, not in this session)
+_QUEUEING_METHODS = frozenset({"add", "add_all", "delete", "expunge"})
+#: error classes that do not take that refusal (a statement's error, from the flush)
+_NOT_A_REFUSAL = frozenset({"DBAPIError", "DatabaseError"})
+
+
+def _refused_on_the_client(try_stmt: cst.Try | cst.TryStar,
+                           handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                           resource: str) -> str | None:
+    """The first `<resource>.add/add_all/delete/expunge(...)` of the `try` body (before
+    any `<resource>.commit()`), when the handler takes the error it raises on the
+    client: there the session's transaction is not rolled back (no flush has failed),
+    so what `_only_flushes` relies on does not hold, and a rollback in the handler
+    discards what the transaction held from before this call. None when the handler
+    takes only errors a statement raises (`IntegrityError`, `DBAPIError`), or there is
+    no such call."""
+    if handler.type is not None and all(
+            (dotted_name(t) or "").rsplit(".", 1)[-1] in _SERVER_ONLY_ERRORS | _NOT_A_REFUSAL
+            for t in exception_types(handler.type)):
+        return None
+    for node in iter_nodes(try_stmt.body):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and dotted_name(node.func.value) == resource:
+            method = node.func.attr.value
+            if method == "commit":
+                return None
+            if method in _QUEUEING_METHODS:
+                return method
+    return None
+
+
 def _only_flushes(try_stmt: cst.Try | cst.TryStar, resource: str) -> bool:
     """The `try` body uses `resource` only to queue changes and flush or commit them:
     what fails there is the flush, after which the transaction is rolled back
@@ -1370,17 +1415,21 @@ def _client_error_work_committed(func: FunctionInfo, try_stmt: cst.Try | cst.Try
     if not _takes_client_errors(handler):
         return None
     call = next(_client_error_calls(try_stmt.body, {}), None)
-    if call is None:
+    refused = _refused_on_the_client(try_stmt, handler, resource)
+    if call is None and refused is None:
         return None
     barriers = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
     if not any(dotted_name(c.func) == f"{resource}.commit"
                for st in statements_after(try_stmt, func.node, parents, barriers)
                for c in iter_calls(st)):
         return None
-    return (f"`{call}()` can raise the driver's error without the server "
-            "aborting the transaction (no result set to fetch, no row for `one()`), and "
-            f"then `{resource}.commit()` after the `try` stores what the transaction did "
-            "before it; the rollback discards that work")
+    why = (f"`{call}()` can raise the driver's error without the server aborting the "
+           "transaction (no result set to fetch, no row for `one()`)") if call is not None \
+        else (f"`{resource}.{refused}()` can refuse its object on the client (SQLAlchemy's "
+              "`InvalidRequestError`: not persisted, attached to another session) with "
+              "nothing rolled back")
+    return (f"{why}, and then `{resource}.commit()` after the `try` stores what the "
+            "transaction did before it; the rollback discards that work")
 
 
 def _takes_client_errors(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
