@@ -175,6 +175,14 @@ CACHING_DECORATORS: frozenset[tuple[str, str]] = frozenset(
 FLASK_APP_TYPES: frozenset[tuple[str, str]] = frozenset(
     {("flask", "Flask"), ("flask", "Blueprint")}
 )
+#: Web application classes an application factory builds and returns (`def
+#: create_app(): app = Flask(__name__); ...; return app`): a WSGI/ASGI server or the
+#: framework's own runner calls such a factory once per worker process.
+WEB_APPLICATION_TYPES: frozenset[tuple[str, str]] = frozenset(
+    {("flask", "Flask"), ("quart", "Quart"), ("fastapi", "FastAPI"),
+     ("starlette", "Starlette"), ("aiohttp", "Application"), ("sanic", "Sanic"),
+     ("falcon", "App"), ("falcon", "API"), ("litestar", "Litestar")}
+)
 #: The names a `from <library> import *` brings in that the analysis reads (a library
 #: without `__all__` exports every public name of its package): `Blueprint`, `g` or
 #: `create_engine` in a module that star-imports its library are still the library's.

@@ -64,7 +64,11 @@ from poolsafe.analysis.values import (
 from poolsafe.core.model import RawFinding, Severity
 from poolsafe.core.positions import spans
 from poolsafe.fix.fixers.callers import uses_of_function
-from poolsafe.knowledge.frameworks import CACHING_DECORATORS, STORE_METHODS
+from poolsafe.knowledge.frameworks import (
+    CACHING_DECORATORS,
+    STORE_METHODS,
+    WEB_APPLICATION_TYPES,
+)
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps202 import INVALID, VALID
 
@@ -254,7 +258,13 @@ class EnginePerCall(Rule):
     `if __name__ == "__main__": main()`, or only from such functions: `init_db()`
     called by `main()`, or a start-up chain up to six calls below the entry point:
     `serve` -> `run_server()` -> `create_app()` -> `init_storage()` ->
-    `ensure_database()`), a click/typer command (or one of a Flask CLI group:
+    `ensure_database()`), an application factory (a plain module-level function
+    that builds a Flask, Quart, FastAPI, Starlette, aiohttp, Sanic, Falcon or
+    Litestar application and returns it: `app = Flask(__name__)` ... `return app`;
+    the WSGI/ASGI server calls it once per worker process) whose calls in the
+    project, if any, are one-shot too, and what only it calls (`check_config()` run
+    by `create_app()`; the same helper also called by a route is still reported),
+    a click/typer command (or one of a Flask CLI group:
     `@audit_cli.command()` on an `AppGroup`, or of a cyclopts `App`:
     `@migrate_app.command(name="sync")`; a chat bot's `@bot.command()` runs per
     message and is not one), the `__call__` of a cappa command class
@@ -442,7 +452,8 @@ class EnginePerCall(Rule):
                 continue  # a set-up helper's bootstrap engine: nothing runs it per request
             key = id(func.node)
             if key not in verdicts:
-                verdicts[key] = _runs_once_or_keeps(ctx.index, func)
+                verdicts[key] = _runs_once_or_keeps(ctx.index, func) \
+                    or _started_by_app_factory(ctx.index, func, _MAX_SET_UP_DEPTH)
             if verdicts[key]:
                 continue
             route = _escapes(ctx.index, ctx.module, func, ec.call)
@@ -1007,6 +1018,55 @@ def _runs_once_or_keeps(index: ProjectIndex, func: FunctionInfo) -> bool:
 
 #: how far up the callers of a set-up helper `_set_up_only` looks
 _MAX_SET_UP_DEPTH = 4
+
+
+def _started_by_app_factory(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:
+    """`func` is an application factory, a plain module-level function that builds a
+    web application and returns it (`app = Flask(__name__)` ... `return app`), which
+    the WSGI/ASGI server (`gunicorn "shop:create_app()"`) or the framework's runner
+    calls once per worker process, or a plain function only such factories call; and
+    every call of it outside the tests is made outside loops and lambdas, at module
+    level, by one-shot code or by a function of which the same holds (to `depth`
+    levels). A factory with no caller in the project counts (the server calls it)."""
+    if depth <= 0 or func.parent is not None or func.cls is not None \
+            or func.node.decorators or runs_per_request(index, func) \
+            or route_framework(index, func) is not None:
+        return False
+    factory = _app_factory(index, func)
+    called = False
+    for use in uses_of_function(index, func):
+        if is_test_module(use.module):
+            continue
+        call = use.call
+        if call is None or any(isinstance(a, cst.Lambda) for a in _up_to_def(use.parents, call)):
+            return False
+        caller = use.caller
+        if in_loop(CallSite(call, use.module, caller)):
+            return False
+        if caller is None or caller is func:
+            continue
+        if not (is_cli_entry(index, caller)
+                or _started_by_app_factory(index, caller, depth - 1)):
+            return False
+        called = True
+    return factory or called
+
+
+def _app_factory(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """`func` builds a web application and returns it (`app = Flask(__name__)`, ...,
+    `return app`), outside nested functions, and is no request handler."""
+    built: set[str] = set()
+    returned: set[str] = set()
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Assign) and isinstance(node.value, cst.Call) \
+                and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            value = index.evaluate(node.value.func, func.module, func)
+            if isinstance(value, External) \
+                    and qual_match(value.qualname, WEB_APPLICATION_TYPES) is not None:
+                built.add(node.targets[0].target.value)
+        elif isinstance(node, cst.Return) and isinstance(node.value, cst.Name):
+            returned.add(node.value.value)
+    return bool(built & returned) and request_handler(index, func) is None
 
 
 def _set_up_only(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:

@@ -4101,3 +4101,87 @@ INVALID += [
          note="look-alike: the pool is built under another name and kept only after a "
               "check; each round whose check fails drops a pool open"),
 ]
+
+_FACTORY_APP = """\
+import flask
+
+from shop import settings
+
+
+def create_app():
+    app = flask.Flask(__name__)
+    app.config.from_object(settings)
+    settings.verify(app.config)
+    return app
+"""
+
+_FACTORY_SETTINGS = """\
+import sqlalchemy
+
+DATABASE_URL = "postgresql://db/shop"
+
+
+def verify(config):
+    engine = sqlalchemy.create_engine(config["DATABASE_URL"]){expect}
+    with engine.begin() as conn:
+        found = conn.execute(sqlalchemy.text("SELECT count(*) FROM orders")).scalar()
+    if not found:
+        print("no orders yet")
+    return found
+"""
+
+_FACTORY_ROUTE = """\
+import flask
+
+from shop import settings
+
+pages = flask.Blueprint("pages", __name__)
+
+
+@pages.route("/health")
+def health():
+    return {"orders": settings.verify(flask.current_app.config)}
+"""
+
+VALID += [
+    Case(_FACTORY_SETTINGS.format(expect=""), path="shop/settings.py",
+         files={"shop/__init__.py": _FACTORY_APP},
+         note="a settings check that only the application factory calls: the server "
+              "calls `create_app()` once per worker process, so one engine per process"),
+    Case("""
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+
+
+def build_app():
+    engine = create_engine("postgresql://db/shop")
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    app = FastAPI()
+    return app
+""", note="an engine built in the application factory itself (no project caller)"),
+]
+
+INVALID += [
+    Case(_FACTORY_SETTINGS.format(expect="  # expect: PS202"), path="shop/settings.py",
+         files={"shop/__init__.py": _FACTORY_APP, "shop/pages.py": _FACTORY_ROUTE},
+         note="look-alike: the same check also called by a route, once per request"),
+    Case("""
+import flask
+from sqlalchemy import create_engine, text
+
+
+def create_app():
+    engine = create_engine("postgresql://db/shop")  # expect: PS202
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    app = flask.Flask(__name__)
+    return app
+
+
+def run_jobs(jobs):
+    for job in jobs:
+        with create_app().app_context():
+            job()
+""", note="look-alike: a factory called in a loop builds an app, and an engine, per job"),
+]
