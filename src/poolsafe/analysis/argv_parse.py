@@ -58,11 +58,11 @@ def parses_process_argv(index: ProjectIndex, func: FunctionInfo,
     if any(_parses_argv(index, func, call) and not in_loop(call)
            for call in func.direct_calls):
         return True
-    if func.node.decorators or not _named_only_in_calls(func):
+    if func.node.decorators:
         return False
-    return _reads_argv_item(index, func) or any(
+    return (_reads_argv_item(index, func) or any(
         _runs_cli(index, func, call, is_command) and not in_loop(call)
-        for call in func.direct_calls)
+        for call in func.direct_calls)) and _named_only_in_calls(func)
 
 
 def _named_only_in_calls(func: FunctionInfo) -> bool:
