@@ -30,7 +30,11 @@ same tests; whatever the arguments, a wrapper that may join or wait is not taken
 So is a factory usable bare too (`@run_in_thread` as well as
 `@run_in_thread(daemon=True)`): its first parameter takes the function when there are
 no parentheses, and it returns that one decorator, either as it is or applied to that
-parameter (`if callable(func): return decorator(func)`; `return decorator`).
+parameter (`if callable(func): return decorator(func)`; `return decorator`), or
+one whose wrapper is nested in it directly and which, given no function, returns
+itself with the arguments bound (`if func is None: return
+functools.partial(run_in_thread, daemon=daemon)`): it is read as a plain decorator
+either way.
 """
 
 from __future__ import annotations
@@ -67,6 +71,10 @@ def runs_in_background(index: ProjectIndex, func: FunctionInfo,
         if not isinstance(ref, FunctionRef):
             continue
         decorator = _made_by(ref.func) if factory else ref.func
+        if decorator is None and _partial_of_itself(ref.func):
+            # `@run_in_thread(daemon=True)` returns `partial(run_in_thread, daemon=True)`,
+            # which the function then goes through as it does bare
+            decorator = ref.func
         how = _hands_off(decorator) if decorator is not None else None
         if how is None and not factory:
             # `@run_in_thread` bare, on a factory that also takes the function
@@ -106,6 +114,19 @@ def _made_by(factory: FunctionInfo, bare: bool = False) -> FunctionInfo | None:
     made = [f for f in factory.module.all_functions
             if f.parent is factory and f.name in returned]
     return made[0] if len(made) == 1 else None
+
+
+def _partial_of_itself(factory: FunctionInfo) -> bool:
+    """A `return functools.partial(run_in_thread, daemon=daemon)` of the function
+    itself: called with arguments only, it hands back itself with them bound."""
+    for r in factory.returns:
+        value = r.value
+        if isinstance(value, cst.Call) \
+                and (dotted_name(value.func) or "").rsplit(".", 1)[-1] == "partial":
+            args = positional_args(value)
+            if args and isinstance(args[0], cst.Name) and args[0].value == factory.name:
+                return True
+    return False
 
 
 #: how a decorator hands the function off: whatever the caller does, or only when the

@@ -5076,3 +5076,41 @@ INVALID += [
     _bare_factory("look-alike: used bare, the factory hands the function back undecorated",
                   bare="func", expect=True),
 ]
+
+# The other bare-or-called idiom: the wrapper nested in the factory itself, and
+# `functools.partial` of the factory when it is called with arguments only.
+_PARTIAL_FACTORY = """\
+import functools
+from threading import Thread
+
+
+def run_in_thread(func=None, *, daemon=False):
+    if func is None:
+        return functools.partial(run_in_thread, daemon=daemon)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        worker = Thread(target=func, args=args, kwargs=kwargs, daemon=daemon)
+        worker.start()
+{join}
+    return wrapper
+"""
+
+
+def _partial_factory(note: str, *, join: str = "", expect: bool = False) -> Case:
+    return Case(_BACKGROUND_VIEW.format(expect="  # expect: PS207" if expect else ""),
+                files={**_FLASK,
+                       "shop/decorators.py": _PARTIAL_FACTORY.format(join=join),
+                       "shop/mailer.py": _FACTORY_MAILER},
+                path="shop/views.py", note=note)
+
+
+VALID += [
+    _partial_factory("called with arguments, the factory returns a `partial` of itself; "
+                     "its wrapper starts the thread"),
+]
+
+INVALID += [
+    _partial_factory("look-alike: the same idiom whose wrapper joins the thread",
+                     join="        worker.join()", expect=True),
+]
