@@ -22,6 +22,13 @@ loops:
 - `docopt(__doc__)` with no `argv`.
 Given another argument list (`parser.parse_args(words)`: a bot parsing each message)
 it says nothing.
+
+A plain function (no decorator, named in its module only by calls of it) also reads
+the process's command line when its own body, outside loops, reads an argument of it
+by position (`url = sys.argv[1]`, `sys.argv[2:]`; not `sys.argv[0]`, the program's
+name, which any helper may log) or runs a click/typer command or group by hand over
+it (`cli.main(obj=engine)`, `cli(standalone_mode=False)`, `app()` on a `typer.Typer()`,
+with no `args` or with `args=sys.argv[1:]`; `cli.main(args=["sync"])` reads nothing).
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from poolsafe.analysis.cstutil import argument_for, dotted_name, iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.resolution import external_name
-from poolsafe.analysis.values import ClassRef, FunctionRef
+from poolsafe.analysis.values import ClassRef, ExternalInstance, FunctionRef
 
 #: argparse parser methods that read the process's command line (`sys.argv`) when
 #: given no argument list
@@ -43,10 +50,89 @@ ARGV_PARSES = frozenset({"parse_args", "parse_known_args", "parse_intermixed_arg
 
 
 def parses_process_argv(index: ProjectIndex, func: FunctionInfo,
-                        in_loop: Callable[[cst.Call], bool]) -> bool:
-    """`func`'s own body parses the process's command line outside loops."""
-    return any(_parses_argv(index, func, call) and not in_loop(call)
-               for call in func.direct_calls)
+                        in_loop: Callable[[cst.Call], bool],
+                        is_command: Callable[[FunctionInfo], bool] | None = None) -> bool:
+    """`func`'s own body parses the process's command line outside loops (also, for a
+    plain function, by reading `sys.argv[1]` or running a click command over it;
+    `is_command` says which project functions are click/typer commands)."""
+    if any(_parses_argv(index, func, call) and not in_loop(call)
+           for call in func.direct_calls):
+        return True
+    if func.node.decorators:
+        return False
+    return (_reads_argv_item(index, func) or any(
+        _runs_cli(index, func, call, is_command) and not in_loop(call)
+        for call in func.direct_calls)) and _named_only_in_calls(func)
+
+
+def _named_only_in_calls(func: FunctionInfo) -> bool:
+    """Every mention of the function's name in its module is a call of it: it is not
+    handed on (`app.add_url_rule("/", view_func=main)`, `Thread(target=main)`)."""
+    name = func.name
+    nodes = list(iter_nodes(func.module.tree, into_functions=True))
+    # a call's callee, an attribute's name (`cli.main`), a keyword (`main=...`)
+    skip = {id(func.node.name)}
+    for n in nodes:
+        if isinstance(n, cst.Call):
+            skip.add(id(n.func))
+        elif isinstance(n, cst.Attribute):
+            skip.add(id(n.attr))
+        elif isinstance(n, cst.Arg) and n.keyword is not None:
+            skip.add(id(n.keyword))
+    return all(id(n) in skip for n in nodes if isinstance(n, cst.Name) and n.value == name)
+
+
+_LOOPS = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+
+def _reads_argv_item(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """`sys.argv[1]` (an argument by its position, or a slice from one on) in the
+    function's own body, outside loops and nested scopes."""
+    stack: list[tuple[cst.CSTNode, bool]] = [(func.node.body, False)]
+    while stack:
+        node, looped = stack.pop()
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            continue
+        if isinstance(node, cst.Subscript) and not looped and _argument_index(node) \
+                and _is_argv(index, func, node.value):
+            return True
+        inner = looped or isinstance(node, _LOOPS)
+        stack.extend((child, inner) for child in node.children)
+    return False
+
+
+def _argument_index(node: cst.Subscript) -> bool:
+    """`[1]`, `[2]`, `[1:]`: a position past the program's name."""
+    if len(node.slice) != 1:
+        return False
+    item = node.slice[0].slice
+    if isinstance(item, cst.Slice):
+        lower = item.lower
+        return isinstance(lower, cst.Integer) and int(lower.value) >= 1
+    return isinstance(item, cst.Index) and isinstance(item.value, cst.Integer) \
+        and int(item.value.value) >= 1
+
+
+#: command-line libraries whose command or group objects, called (`cli()`) or run
+#: (`cli.main()`), parse `sys.argv[1:]` when given no `args`
+_CLI_ROOTS = ("click", "typer", "cyclopts")
+
+
+def _runs_cli(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
+              is_command: Callable[[FunctionInfo], bool] | None) -> bool:
+    """`cli.main(...)` / `cli(...)` on a click/typer command or group, over the
+    process's command line (no `args`, or `args=sys.argv[1:]`)."""
+    target = call.func
+    if isinstance(target, cst.Attribute) and target.attr.value == "main":
+        target = target.value
+    passed = argument_for(call, "args", 0)
+    if passed is not None and not _is_argv(index, func, passed):
+        return False
+    with index.full_resolution():  # the group may live in a module with no database code
+        value = index.evaluate(target, func.module, func)
+    if isinstance(value, FunctionRef):
+        return is_command is not None and is_command(value.func)
+    return isinstance(value, ExternalInstance) and value.qualname.split(".", 1)[0] in _CLI_ROOTS
 
 
 def _parses_argv(index: ProjectIndex, func: FunctionInfo, call: cst.Call) -> bool:

@@ -27,6 +27,14 @@ decorator, so the call still counts as running the body:
 A decorator factory (`@run_in_thread(daemon=True)`, a function whose every `return`
 names the one decorator nested in it) is read as the decorator it returns, by the
 same tests; whatever the arguments, a wrapper that may join or wait is not taken.
+So is a factory usable bare too (`@run_in_thread` as well as
+`@run_in_thread(daemon=True)`): its first parameter takes the function when there are
+no parentheses, and it returns that one decorator, either as it is or applied to that
+parameter (`if callable(func): return decorator(func)`; `return decorator`), or
+one whose wrapper is nested in it directly and which, given no function, returns
+itself with the arguments bound (`if func is None: return
+functools.partial(run_in_thread, daemon=daemon)`): it is read as a plain decorator
+either way.
 """
 
 from __future__ import annotations
@@ -63,23 +71,62 @@ def runs_in_background(index: ProjectIndex, func: FunctionInfo,
         if not isinstance(ref, FunctionRef):
             continue
         decorator = _made_by(ref.func) if factory else ref.func
+        if decorator is None and _partial_of_itself(ref.func):
+            # `@run_in_thread(daemon=True)` returns `partial(run_in_thread, daemon=True)`,
+            # which the function then goes through as it does bare
+            decorator = ref.func
         how = _hands_off(decorator) if decorator is not None else None
+        if how is None and not factory:
+            # `@run_in_thread` bare, on a factory that also takes the function
+            # (`return decorator(func)` when it is given one)
+            decorator = _made_by(ref.func, bare=True)
+            how = _hands_off(decorator) if decorator is not None else None
         if how == _ALWAYS or (how == _IF_DROPPED and discarded()):
             return True
     return False
 
 
-def _made_by(factory: FunctionInfo) -> FunctionInfo | None:
+def _made_by(factory: FunctionInfo, bare: bool = False) -> FunctionInfo | None:
     """The decorator a decorator factory returns (`def run_in_thread(daemon=False):`
     ... `def decorator(f):` ... `return decorator`): the one function nested in it
-    that every `return` of it names."""
-    returned = {r.value.value if isinstance(r.value, cst.Name) else None
-                for r in factory.returns}
-    if len(returned) != 1 or None in returned:
+    that every `return` of it names. A factory usable bare too (`def
+    run_in_thread(func=None, *, daemon=False)`, `if callable(func): return
+    decorator(func)`) may also return that decorator applied to its first parameter;
+    `bare`: it must (the factory is used without parentheses, `@run_in_thread`)."""
+    params = factory.param_names()
+    first = params[0] if params else None
+    returned: set[str | None] = set()
+    applied = False
+    for r in factory.returns:
+        value = r.value
+        if isinstance(value, cst.Name):
+            returned.add(value.value)
+        elif isinstance(value, cst.Call) and isinstance(value.func, cst.Name) \
+                and len(value.args) == 1 and value.args[0].keyword is None \
+                and not value.args[0].star and isinstance(value.args[0].value, cst.Name) \
+                and value.args[0].value.value == first:
+            returned.add(value.func.value)
+            applied = True
+        else:
+            returned.add(None)
+    if len(returned) != 1 or None in returned or (bare and not applied):
         return None
     made = [f for f in factory.module.all_functions
             if f.parent is factory and f.name in returned]
     return made[0] if len(made) == 1 else None
+
+
+def _partial_of_itself(factory: FunctionInfo) -> bool:
+    """A `return functools.partial(run_in_thread, daemon=daemon)` of the function
+    itself: called with arguments only, it hands back itself with them bound."""
+    for r in factory.returns:
+        value = r.value
+        if isinstance(value, cst.Call) \
+                and (dotted_name(value.func) or "").rsplit(".", 1)[-1] == "partial":
+            args = positional_args(value)
+            if args and isinstance(args[0], cst.Name) and args[0].value == factory.name:
+                return True
+    return False
 
 
 #: how a decorator hands the function off: whatever the caller does, or only when the

@@ -10,7 +10,9 @@ release is skipped. This module reads the releasing method itself:
   `if self.conn.is_connected():`): a connection that died is never given back,
   and the pool counts its slot as taken for good;
 - a call that may raise before the release, outside a `try` whose `finally` holds
-  it (`self.conn.commit()` then `putconn`): a failed commit skips the release. A
+  it (`self.conn.commit()` then `putconn`, or then `self.close()` where `close()` is
+  a project base class's method that gives the connection back): a failed commit
+  skips the release. A
   step wrapped in a `try` whose catch-all handler only logs (`except Exception:`,
   no `raise`) cannot skip it; its handlers, `else` and `finally` still can.
 
@@ -109,6 +111,22 @@ def _released_through_wrapper(index: ProjectIndex, call: cst.Call,
     return None
 
 
+def _released_by_base(index: ProjectIndex, call: cst.Call, method: FunctionInfo) -> str | None:
+    """`self.conn` for `self.close()` (or `super().close()`) in a subclass's
+    `__exit__`, where `close()` is a method of a project base class whose own body
+    gives `self.conn` back (`def close(self): self.pool.putconn(self.conn)`)."""
+    f = call.func
+    if method.cls is None or not isinstance(f, cst.Attribute) or call.args:
+        return None
+    callee = index.evaluate(f, method.module, method)
+    if not isinstance(callee, FunctionRef) or callee.func.cls is None \
+            or callee.func.cls is method.cls:
+        return None
+    released = {_released_attribute(c) for c in callee.func.direct_calls}
+    released.discard(None)
+    return released.pop() if len(released) == 1 else None
+
+
 def releases_attribute(index: ProjectIndex, call: cst.Call, method: FunctionInfo,
                        attr: str, close_releases: bool, depth: int = 0) -> bool:
     """`call` (in `method`) gives `attr` (`self.conn`) back: a release of it
@@ -152,7 +170,9 @@ def _gaps(index: ProjectIndex, cls: ClassInfo, method: FunctionInfo) -> Iterator
     reported: set[str] = set()
     module = method.module.tree
     for call in method.direct_calls:
-        attr = _released_attribute(call) or _released_through_wrapper(index, call, method)
+        direct = _released_attribute(call)
+        attr = direct or _released_through_wrapper(index, call, method) \
+            or _released_by_base(index, call, method)
         if attr is None or attr in reported:
             continue
         found = _checkout(index, cls, attr)
@@ -161,7 +181,7 @@ def _gaps(index: ProjectIndex, cls: ClassInfo, method: FunctionInfo) -> Iterator
         checkout, conn = found
         f = call.func
         # (a project release called by its name, `give_back(self.conn)`, is no close())
-        if isinstance(f, cst.Attribute) and f.attr.value == "close" \
+        if direct is not None and isinstance(f, cst.Attribute) and f.attr.value == "close" \
                 and not conn.kind.close_releases:
             continue  # PS101's business: close() does not give it back at all
         why = _skipped_when(call, attr, method.node, parents, module)

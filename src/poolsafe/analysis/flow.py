@@ -58,6 +58,7 @@ from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBi
 from poolsafe.analysis.module_sessions import ended_at_request_end, long_lived_binding
 from poolsafe.analysis.plain_callables import calls_plain_lambda
 from poolsafe.analysis.project_facts import cli_command, facts, request_handler
+from poolsafe.analysis.psycopg_transaction_block import in_psycopg_transaction_block
 from poolsafe.analysis.request_end import done_with_database_after
 from poolsafe.analysis.resolution import external_name, resolve
 from poolsafe.analysis.resources import FunctionResources
@@ -1834,17 +1835,24 @@ class FunctionFlow:
         return name is not None and name.rsplit(".", 1)[-1] in _CLOSING
 
     def _commit_before_reraise(self, state: State, resource: str) -> bool:
-        """`conn.commit()` on a raw psycopg2 connection, in a handler that ends in
-        `raise`, outside any `try` of its own, for every failed transaction of `conn`
-        that reaches it: the commit ends the failed transaction as a rollback would."""
+        """`conn.commit()` on a raw psycopg2 or psycopg 3 connection, in a handler that
+        ends in `raise`, outside any `try` of its own, for every failed transaction of
+        `conn` that reaches it: the server answers COMMIT of a failed transaction with
+        ROLLBACK, the driver raises nothing, and the error caught goes on up. Not inside
+        a psycopg 3 transaction block (`with conn.transaction():`), where `commit()`
+        raises `ProgrammingError` instead of the error caught."""
         kind = self.res.kind(resource)
         if kind is None or kind.is_session or kind.db_error is None \
-                or kind.db_error[0] != "psycopg2":
+                or kind.db_error[0] not in ("psycopg2", "psycopg"):
             return False
         hit = [f for f in state if isinstance(f, Aborted) and f.resource == resource]
         return bool(hit) and all(
             cleanup_before_reraise(self.result.handlers[f.handler], self._statements,
-                                   self._catches) == "unguarded" for f in hit)
+                                   self._catches) == "unguarded"
+            and not in_psycopg_transaction_block(self.index, self.func,
+                                                 self.result.handlers[f.handler], resource,
+                                                 kind)
+            for f in hit)
 
     def _db_work(self, state: State, resource: str) -> State:
         hit = [f for f in state if isinstance(f, Aborted) and f.resource == resource]

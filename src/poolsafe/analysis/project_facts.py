@@ -1078,7 +1078,8 @@ def once_per_process(index: ProjectIndex, func: FunctionInfo, depth: int = 0) ->
     if func.parent is None and _migration_module(func.module):
         return True
     if func.parent is None and parses_process_argv(
-            index, func, lambda call: _in_loop(CallSite(call, func.module, func))):
+            index, func, lambda call: _in_loop(CallSite(call, func.module, func)),
+            lambda f: _cli_decorated(index, f)):
         # it reads the process's command line: a program's entry; a call of it in the
         # project must be one-shot too
         return all(not _repeats(s) and (s.func is None or (
@@ -1178,10 +1179,14 @@ def _cli_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
     `@app.cli.command()`, also nested in a `register(app)` the project calls only
     with its Flask app, and a sibling `@group.command()` under it), or the
     `__call__` of a class a class-based CLI framework makes a command
-    (`@cappa.command(...)`)."""
+    (`@cappa.command(...)`), or a module-level function a click command or group is
+    built on without a decorator (`click.Command("count", callback=count)`)."""
     if func.cls is not None and func.parent is None and func.name == "__call__" and any(
             (qual := external_name(index, decorator_target(d), func.module, None)) is not None
             and qual_match(qual, CLI_CLASS_DECORATORS) for d in func.cls.node.decorators):
+        return True
+    if func.parent is None and func.cls is None and id(func.node) in index.derived(
+            _CLICK_CALLBACKS, lambda: _find_click_callbacks(index)):
         return True
     for deco in func.node.decorators:
         target = decorator_target(deco)
@@ -1213,6 +1218,31 @@ def _cli_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
                             and _cli_decorated(index, f):
                         return True
     return False
+
+
+_CLICK_CALLBACKS = "_poolsafe_click_callbacks"
+
+
+def _find_click_callbacks(index: ProjectIndex) -> frozenset[int]:
+    """id() of the `def` of each function handed as `callback=` to a click command or
+    group built by hand (`click.Command("count", callback=count)`): click runs it once
+    per invocation, as it runs a decorated command."""
+    out: set[int] = set()
+    for module in index.modules_calling(["Command", "Group", "MultiCommand"]):
+        for call, caller in module.calls:
+            callback = next((a.value for a in call.args
+                             if a.keyword is not None and a.keyword.value == "callback"), None)
+            if callback is None:
+                continue
+            qual = external_name(index, call.func, module, caller)
+            if qual is None or not root_matches(qual, "click") \
+                    or qual.rsplit(".", 1)[-1] not in {"Command", "Group", "MultiCommand"}:
+                continue
+            with index.full_resolution():  # a callback another module defines
+                value = index.evaluate(callback, module, caller)
+            if isinstance(value, FunctionRef):
+                out.add(id(value.func.node))
+    return frozenset(out)
 
 
 def _flask_app(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,

@@ -53,6 +53,23 @@ def psycopg_transaction_block(index: ProjectIndex, func: FunctionInfo,
     return None
 
 
+def in_psycopg_transaction_block(index: ProjectIndex, func: FunctionInfo,
+                                 handler: cst.CSTNode, resource: str,
+                                 kind: ConnectionKind | None) -> bool:
+    """`psycopg_transaction_block` for a handler of `func`, with the parents of the
+    function's own nodes."""
+    if kind is None or kind.db_error is None or kind.db_error[0] != "psycopg":
+        return False
+    parents: dict[int, cst.CSTNode] = {}
+    stack: list[cst.CSTNode] = [func.node]
+    while stack:
+        node = stack.pop()
+        for child in node.children:
+            parents[id(child)] = node
+            stack.append(child)
+    return psycopg_transaction_block(index, func, handler, resource, kind, parents) is not None
+
+
 def _transaction_of(call: cst.Call) -> str | None:
     """`conn` for `conn.transaction()` (a plain name), else None."""
     f = call.func

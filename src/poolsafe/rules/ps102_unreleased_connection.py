@@ -482,8 +482,13 @@ class UnreleasedConnection(Rule):
     `__init__`, closed in `__exit__`) is reported for the first gap too: a failed
     `self.conn.commit()` before `self.conn.close()` leaves a live connection that
     nothing closes; a guard on its state is not a gap (a dead direct connection
-    holds nothing). A context manager whose `__enter__` / `__aenter__` keeps its
-    checkout on `self` and then calls something that may raise, outside a `try`,
+    holds nothing). A release through a project base class counts as the class's
+    own: a subclass that checks out in `__enter__` / `__init__` and whose `__exit__`
+    calls `self.close()` (or `super().close()`), where the base's `close()` gives the
+    connection back, releases it, and a `self.conn.commit()` before that call,
+    outside a `finally`, is the same gap. A context manager whose `__enter__` /
+    `__aenter__` keeps its checkout on `self` and then calls something that may
+    raise, outside a `try`,
     is reported at the checkout: when `__aenter__` raises, `async with` never calls
     `__aexit__` (its own or one a project base class defines), and nothing gives the
     connection back. So is a method that sets a

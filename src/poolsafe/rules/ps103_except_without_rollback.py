@@ -298,9 +298,11 @@ class ExceptWithoutRollback(Rule):
     clean-up in a `try` of its own whose handler takes its failure (`try: await
     drop(conn)` / `except Exception: log(...)`, then `raise`) changes nothing the
     caller sees, and is not reported; nor is `conn.commit()` before the `raise` on a
-    raw psycopg2 connection (the server answers COMMIT of an aborted transaction
-    with ROLLBACK, and nothing raises). On a SQLAlchemy session that commit raises
-    `PendingRollbackError` instead of the error caught, and is reported.
+    raw psycopg2 or psycopg 3 connection (the server answers COMMIT of an aborted
+    transaction with ROLLBACK, and nothing raises). On a SQLAlchemy session that
+    commit raises `PendingRollbackError` instead of the error caught, and inside a
+    psycopg 3 transaction block (`with conn.transaction():`) psycopg refuses the
+    commit with `ProgrammingError`: both are reported.
     Nor is cancelling the statement that failed (psycopg's `conn.cancel()`, which
     asks the server over a connection of its own and runs nothing in the failed
     transaction), before the handler re-raises or closes the connection.

@@ -275,7 +275,14 @@ class EnginePerCall(Rule):
     `run()` no project code calls: `parser.parse_args()` with no list or with
     `sys.argv[1:]`, on an argparse parser, also one a project helper builds;
     `getopt.getopt(sys.argv[1:], ...)`; `docopt(__doc__)`; not a `parse_args()` of
-    an object that is no argparse parser, nor one given another list),
+    an object that is no argparse parser, nor one given another list; and, in a plain
+    undecorated function that its module names only to call it, an argument read
+    by position, `url = sys.argv[1]` (not `sys.argv[0]`, the program's name), or a
+    click/typer group run by hand over the command line, `cli.main(obj=engine)` or
+    `cli(standalone_mode=False)` with no `args` or `args=sys.argv[1:]`; a factory
+    that reads `sys.argv[1]` and that a route calls is still reported),
+    a click command built without a decorator (`click.Command("count",
+    callback=count)`),
     a Django management command's `handle()`, `initialize()` and `start()` of a
     traitlets `Application` (a Jupyter server or one of its subcommands), a
     function of an Alembic `env.py` or migration script, an Airflow task callable

@@ -248,7 +248,10 @@ class IoInTransaction(Rule):
     nested runner that calls it, to `Thread(target=...)`, `Timer(...)` or an
     executor's `submit()`, and neither joins, waits on the future, nor calls it
     itself: `background_decorators`; a decorator factory, `@run_in_thread(daemon=True)`,
-    is read as the decorator it returns); a service built with the caller's session
+    is read as the decorator it returns, and so is one usable bare too, `@run_in_thread`,
+    whose first parameter takes the function and which returns `decorator(func)`
+    when given one, or itself through `functools.partial(run_in_thread, daemon=...)`
+    when given none); a service built with the caller's session
     (`self.db = db` from a parameter annotated `Session`) counts as holding it, and
     a method of the same object that runs a statement on that session and leaves
     its transaction open (`photo = await self.find(id)`) opens it in the caller; so

@@ -9039,3 +9039,88 @@ VALID += [
 """).replace('@app.get("/guide")\n', ""),
          note="look-alike: the object is returned with the session: its caller's to close"),
 ]
+
+# issue 31, round 41 (prec85b): a project base class whose `close()` gives the
+# connection back, a subclass that checks out in `__enter__` / `__init__` and releases
+# in `__exit__` through the base (`self.close()`, `super().close()`, or an `__exit__`
+# the base defines): read as the subclass's own release. A call that may raise before
+# `self.close()` in the subclass's `__exit__` skips it, as before `pool.putconn(...)`.
+_BASE_RELEASE = """\
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 5, "dbname=shop")
+
+
+class Repo:
+    def close(self):
+        pool.putconn(self.conn)
+
+
+class Orders(Repo):
+    def __enter__(self):
+        self.conn = pool.getconn()@MARK@
+        return self
+
+    def __exit__(self, *exc):
+@EXIT@
+
+    def count(self):
+        cur = self.conn.cursor()
+        cur.execute("SELECT count(*) FROM orders")
+        return cur.fetchone()[0]
+
+
+def report():
+    with Orders() as repo:
+        return repo.count()
+"""
+
+VALID += [
+    Case(_BASE_RELEASE.replace("@MARK@", "").replace("@EXIT@", "        self.close()"),
+         note="the subclass's `__exit__` gives the connection back through the base's close()"),
+    Case(_BASE_RELEASE.replace("@MARK@", "").replace("@EXIT@", "        super().close()"),
+         note="through `super().close()`"),
+    Case(_BASE_RELEASE.replace("@MARK@", "").replace(
+        "@EXIT@", "        try:\n            self.conn.commit()\n        finally:\n"
+                  "            self.close()"),
+         note="a commit before the base's close(), which a `finally` holds"),
+    Case("""\
+import psycopg2
+
+from app.base import Repo
+
+
+class Orders(Repo):
+    def __init__(self, dsn):
+        self.conn = psycopg2.connect(dsn)
+
+    def __enter__(self):
+        return self
+
+    def count(self):
+        cur = self.conn.cursor()
+        cur.execute("SELECT count(*) FROM orders")
+        return cur.fetchone()[0]
+
+
+def report(dsn):
+    with Orders(dsn) as repo:
+        return repo.count()
+""", files={"app/__init__.py": "", "app/base.py": """\
+class Repo:
+    def close(self):
+        self.conn.close()
+
+    def __exit__(self, *exc):
+        self.close()
+"""}, path="app/orders.py",
+         note="a direct connection opened in the subclass's `__init__`, closed by the "
+              "base's `__exit__` in another module"),
+]
+
+INVALID += [
+    Case(_BASE_RELEASE.replace("@MARK@", "  # expect: PS102").replace(
+        "@EXIT@", "        self.conn.commit()\n        self.close()"),
+         note="look-alike: a commit before the base's close() outside a `finally`: a "
+              "failed commit skips the release"),
+]

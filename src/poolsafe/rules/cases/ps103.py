@@ -7098,3 +7098,70 @@ def load(rows):
         "@RAISE@", "            cur.execute(\"INSERT INTO load_log VALUES ('failed')\")"),
          note="look-alike: psycopg2, the handler commits and goes on without re-raising"),
 ]
+
+# issue 31, round 41 (prec85b): the same `commit()` before `raise` on a psycopg 3
+# connection. Run against PostgreSQL 127.0.0.1 with psycopg 3.3.9: after a failed
+# statement (transaction status INERROR) `conn.commit()`, sync or async, returns
+# without raising and leaves the connection IDLE (the server answered ROLLBACK), so the
+# error caught reaches the caller. Inside `with conn.transaction():` psycopg 3 refuses
+# the commit (`ProgrammingError: Explicit commit() forbidden within a Transaction
+# context`), and that error is what the caller gets: still reported.
+_PSYCOPG3_COMMIT_THEN_RAISE = """\
+import psycopg
+
+
+def load(dsn, rows):
+    conn = psycopg.connect(dsn)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.executemany("INSERT INTO staging VALUES (%s)", rows)
+        except Exception:@MARK@
+            conn.commit()
+@RAISE@
+        conn.commit()
+    finally:
+        conn.close()
+"""
+
+VALID += [
+    Case(_PSYCOPG3_COMMIT_THEN_RAISE.replace("@MARK@", "").replace("@RAISE@", "            raise"),
+         note="psycopg 3: a commit of the failed transaction rolls it back, then `raise`"),
+    Case("""\
+from psycopg_pool import AsyncConnectionPool
+
+pool = AsyncConnectionPool("postgresql://db/app", open=False)
+
+
+async def load(rows):
+    async with pool.connection() as conn:
+        cur = conn.cursor()
+        try:
+            await cur.executemany("INSERT INTO staging VALUES (%s)", rows)
+        except Exception:
+            await conn.commit()
+            raise
+""", note="psycopg 3 async, a pool's connection: the commit rolls back, then `raise`"),
+]
+
+INVALID += [
+    Case("""\
+import psycopg
+
+
+def load(dsn, rows):
+    with psycopg.connect(dsn) as conn:
+        with conn.transaction():
+            cur = conn.cursor()
+            try:
+                cur.executemany("INSERT INTO staging VALUES (%s)", rows)
+            except Exception:  # expect: PS103
+                conn.commit()
+                raise
+""", note=("look-alike: inside `conn.transaction()` psycopg 3 refuses the commit, and its "
+           "ProgrammingError replaces the error caught"),
+         unfixable=_PSYCOPG_BLOCK_REASON.format(block="conn.transaction()")),
+    Case(_PSYCOPG3_COMMIT_THEN_RAISE.replace("@MARK@", "  # expect: PS103").replace(
+        "@RAISE@", "            cur.execute(\"INSERT INTO load_log VALUES ('failed')\")"),
+         note="look-alike: psycopg 3, the handler commits and goes on without re-raising"),
+]

@@ -4185,3 +4185,152 @@ def run_jobs(jobs):
             job()
 """, note="look-alike: a factory called in a loop builds an app, and an engine, per job"),
 ]
+
+# issue 31, round 41: entry points that read the command line without argparse. A plain
+# function no project code calls that reads an argument of the process by position
+# (`sys.argv[1]`), or runs a click group over the command line by hand
+# (`cli.main(obj=engine)`), is the program's entry: one engine per process. A command
+# built without a decorator (`click.Command("count", callback=count)`) runs once per
+# invocation, as a decorated one does. The same factory a route calls stays reported.
+_ARGV_COUNT = """\
+    with engine.connect() as conn:
+        print(conn.execute(text("SELECT count(*) FROM jobs")).scalar())
+"""
+
+VALID += [
+    Case("""\
+import sys
+
+from sqlalchemy import create_engine, text
+
+
+def main():
+    engine = create_engine(sys.argv[1])
+""" + _ARGV_COUNT, note="a script's entry reads its database URL from `sys.argv[1]`"),
+    Case("""\
+import sys
+
+from sqlalchemy import create_engine, text
+
+
+def report(url):
+    engine = create_engine(url)
+""" + _ARGV_COUNT + """
+
+def main():
+    report(sys.argv[1])
+""", note="a helper only the `sys.argv` entry calls, once"),
+    Case("""\
+import os
+
+import click
+from sqlalchemy import create_engine, text
+
+
+@click.group()
+def cli():
+    pass
+
+
+@cli.command()
+@click.pass_obj
+def count(engine):
+    with engine.connect() as conn:
+        click.echo(conn.execute(text("SELECT count(*) FROM jobs")).scalar())
+
+
+def main():
+    engine = create_engine(os.environ["DATABASE_URL"])
+    cli.main(obj=engine, standalone_mode=False)
+""", note="an entry that runs a click group over the command line by hand"),
+    Case("""\
+import os
+import sys
+
+import click
+from sqlalchemy import create_engine, text
+
+
+def count():
+    engine = create_engine(os.environ["DATABASE_URL"])
+""" + _ARGV_COUNT + """
+
+cli = click.Group("tool")
+cli.add_command(click.Command("count", callback=count))
+
+if __name__ == "__main__":
+    cli.main(args=sys.argv[1:], standalone_mode=False)
+""", note="a click command built without a decorator: once per invocation"),
+]
+
+INVALID += [
+    Case("""\
+import sys
+
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+app = Flask(__name__)
+
+
+def open_engine():
+    return create_engine(sys.argv[1])  # expect: PS202
+
+
+@app.route("/jobs")
+def jobs():
+    engine = open_engine()
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT count(*) FROM jobs")).scalar())
+""", note="look-alike: the `sys.argv` factory a route calls per request"),
+    Case("""\
+import sys
+
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+app = Flask(__name__)
+
+
+@app.route("/jobs")
+def jobs():
+    engine = create_engine(sys.argv[1])  # expect: PS202
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT count(*) FROM jobs")).scalar())
+""", note="look-alike: a route that reads `sys.argv[1]` itself"),
+    Case("""\
+import os
+import sys
+
+from sqlalchemy import create_engine, text
+
+
+def count(url):
+    engine = create_engine(url)  # expect: PS202
+    with engine.connect() as conn:
+        print(conn.execute(text("SELECT count(*) FROM jobs")).scalar())
+
+
+def main():
+    for url in sys.argv[1:]:
+        count(url)
+""", note="look-alike: the entry calls the factory once per argument, in a loop"),
+    Case("""\
+import os
+
+import click
+from sqlalchemy import create_engine, text
+
+
+@click.command()
+def count():
+    click.echo("jobs")
+
+
+def run_count():
+    engine = create_engine(os.environ["DATABASE_URL"])  # expect: PS202
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    count.main(args=["--help"], standalone_mode=False)
+""", note="look-alike: a command run by hand over a list of its own reads no command line"),
+]

@@ -5032,3 +5032,85 @@ VALID += [
          path="scripts/pause_jobs.py",
          note="look-alike: the sleep comes after the `engine.begin()` block commits"),
 ]
+
+# Round 41 (prec85b): a decorator factory usable bare too (`@run_in_thread` as well as
+# `@run_in_thread(daemon=True)`): its first parameter takes the function when there are
+# no parentheses, and it returns its one decorator, applied to that parameter or not.
+_BARE_FACTORY = """\
+from functools import wraps
+from threading import Thread
+
+
+def run_in_thread(func=None, *, daemon=False):
+    def decorator(f):
+        @wraps(f)
+        def wrapper(*args, **kwargs):
+{wrapper}
+        return wrapper
+    if callable(func):
+        return {bare}
+    return decorator
+"""
+
+_STARTS = "            Thread(target=f, args=args, kwargs=kwargs, daemon=daemon).start()"
+
+
+def _bare_factory(note: str, *, wrapper: str = _STARTS, bare: str = "decorator(func)",
+                  used: str = "@run_in_thread", expect: bool = False) -> Case:
+    return Case(_BACKGROUND_VIEW.format(expect="  # expect: PS207" if expect else ""),
+                files={**_FLASK,
+                       "shop/decorators.py": _BARE_FACTORY.format(wrapper=wrapper, bare=bare),
+                       "shop/mailer.py": _FACTORY_MAILER.replace(
+                           "@run_in_thread(daemon=True)", used)},
+                path="shop/views.py", note=note)
+
+
+VALID += [
+    _bare_factory("a factory usable bare, used bare: `decorator(func)` starts the thread"),
+    _bare_factory("the same factory used with arguments", used="@run_in_thread(daemon=True)"),
+]
+
+INVALID += [
+    _bare_factory("look-alike: used bare, the factory's wrapper just calls the function",
+                  wrapper="            return f(*args, **kwargs)", expect=True),
+    _bare_factory("look-alike: used bare, the factory hands the function back undecorated",
+                  bare="func", expect=True),
+]
+
+# The other bare-or-called idiom: the wrapper nested in the factory itself, and
+# `functools.partial` of the factory when it is called with arguments only.
+_PARTIAL_FACTORY = """\
+import functools
+from threading import Thread
+
+
+def run_in_thread(func=None, *, daemon=False):
+    if func is None:
+        return functools.partial(run_in_thread, daemon=daemon)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        worker = Thread(target=func, args=args, kwargs=kwargs, daemon=daemon)
+        worker.start()
+{join}
+    return wrapper
+"""
+
+
+def _partial_factory(note: str, *, join: str = "", expect: bool = False) -> Case:
+    return Case(_BACKGROUND_VIEW.format(expect="  # expect: PS207" if expect else ""),
+                files={**_FLASK,
+                       "shop/decorators.py": _PARTIAL_FACTORY.format(join=join),
+                       "shop/mailer.py": _FACTORY_MAILER},
+                path="shop/views.py", note=note)
+
+
+VALID += [
+    _partial_factory("called with arguments, the factory returns a `partial` of itself; "
+                     "its wrapper starts the thread"),
+]
+
+INVALID += [
+    _partial_factory("look-alike: the same idiom whose wrapper joins the thread",
+                     join="        worker.join()", expect=True),
+]
