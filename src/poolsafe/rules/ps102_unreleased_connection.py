@@ -378,8 +378,9 @@ class UnreleasedConnection(Rule):
     is not a checkout. The session such a registry hands out (`session = Session()`)
     is the function's own and is followed under that name: its `close()`, the
     registry's `remove()` or a `with Session() as session:` block releases it, and
-    work on it with no release on an exception path is reported at that call. Pools are followed through the project's own
-    objects too, such as a `@property` of a Flask extension that returns its pool.
+    work on it with no release on an exception path is reported at that call. Pools
+    are followed through the project's own objects too, such as a `@property` of a
+    Flask extension that returns its pool.
     A checkout bound by an assignment expression (`if (conn := pool.getconn()) is
     not None:`) is held from there (nothing is held where the test says it is
     None), and a local alias of a pool's method, bound once (`get = pool.getconn`,
