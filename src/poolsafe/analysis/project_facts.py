@@ -1578,7 +1578,18 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
     # the modules that call the name, one at a time until a call runs again
     if facts(index).any_call_site(name, runs_again):
         return False
-    if not any(not is_test_module(s.module) for s in facts(index).call_sites(name)):
+    # a module the prefilter left out that names the class and calls the name: a
+    # class that only uses other modules' database code (`cls.make_engine(url)`,
+    # inherited) is no database code of its own, so a module that imports it (a
+    # click command calling `Store.init_db(url)`) is not selected, yet its calls
+    # decide, as they do when the command sits in the class's own module
+    unread = index.unread_modules_matching(call_pattern([name]), word_pattern([cls.name]))
+    unread_sites = [CallSite(call, m, caller) for m in unread
+                    for call, caller in inventory(m).calls if call_name(call) == name]
+    if any(runs_again(s) for s in unread_sites):
+        return False
+    if not any(not is_test_module(s.module)
+               for s in (*facts(index).call_sites(name), *unread_sites)):
         return False
     # the name used as a value (a callback, a dispatch table) runs from elsewhere
     pattern = spelling(rb"\b" + re.escape(name.encode()) + rb"\b(?!\s*\()", [name])
@@ -1600,7 +1611,9 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
         assert store is not None
         return False if is_test_module(place) else store.get_used(data, name)
 
-    return not index.any_module(pattern, used, decided=None if store is None else kept)
+    return not (index.any_module(pattern, used, decided=None if store is None else kept)
+                or any(not is_test_module(m) and _used_as_value(m.tree, name)
+                       for m in index.unread_modules_matching(pattern, word_pattern([cls.name]))))
 
 
 def _library_receiver(index: ProjectIndex, site: CallSite) -> bool:

@@ -4047,3 +4047,87 @@ INVALID += [
            "look-alike: getopt over a list it is given", imports="import getopt",
            param=", words", expect=True),
 ]
+
+# Round 41 (prec85a): an engine factory classmethod reached through a subclass in
+# another module (`cls.make_engine(url)` in an inherited classmethod), whose one
+# caller is a click command in a third module. The subclass only uses the base's
+# database code, so the prefilter leaves the command's module out; whether the
+# helper runs once is asked of that module's calls too, as it is when the command
+# sits beside the class. Called from a route for every request, it is reported.
+_STORE_BASE = """\
+import sqlalchemy
+
+
+class StoreBase:
+    @classmethod
+    def make_engine(cls, url, password=None):
+        db_url = url if password is None else url.replace("@", ":" + password + "@")
+        return sqlalchemy.create_engine(db_url){expect}
+
+    @classmethod
+    def make_database(cls, engine):
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text("CREATE TABLE IF NOT EXISTS t (id int)"))
+"""
+
+_STORE = """\
+from store.base import StoreBase
+
+
+class Store(StoreBase):
+    @classmethod
+    def init_db(cls, url):
+        engine = cls.make_engine(url, password="secret")
+        cls.make_database(engine)
+        return url
+"""
+
+_STORE_COMMAND = """\
+import click
+
+from store.sub import Store
+
+
+@click.command()
+@click.argument("url")
+def init(url):
+    Store.init_db(url)
+"""
+
+_STORE_ROUTE = """\
+from flask import Flask, request
+
+from store.sub import Store
+
+app = Flask(__name__)
+
+
+@app.route("/init", methods=["POST"])
+def init():
+    return Store.init_db(request.form["url"])
+"""
+
+
+def _store(caller: str, note: str, expect: bool = False) -> Case:
+    return Case(_STORE_BASE.format(expect="  # expect: PS202" if expect else ""),
+                path="store/base.py", note=note,
+                files={"store/__init__.py": "", "store/sub.py": _STORE,
+                       "store/entry.py": caller})
+
+
+VALID += [
+    _store(_STORE_COMMAND, "an inherited engine factory whose one caller, in another "
+           "module, is run once by a click command in a third"),
+]
+
+INVALID += [
+    _store(_STORE_ROUTE, "look-alike: a Flask route calls the subclass's init helper "
+           "for every request", expect=True),
+    _store(_STORE_COMMAND.replace("def init(url):\n    Store.init_db(url)",
+                                  "@click.argument(\"urls\", nargs=-1)\n"
+                                  "def init(urls):\n    for url in urls:\n"
+                                  "        Store.init_db(url)").replace(
+                                      "@click.argument(\"url\")\n", ""),
+           "look-alike: the command calls the init helper once per URL, in a loop",
+           expect=True),
+]
