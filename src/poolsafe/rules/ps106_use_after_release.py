@@ -67,7 +67,15 @@ class UseAfterRelease(Rule):
     Such a use is reported only when nothing closes the session again before the
     function ends (a worker that closes its session after each unit of work is fine);
     a `with session.connection() as c:` block ends it too: its exit closes the
-    connection the session opened again, which goes back to the pool.
+    connection the session opened again, which goes back to the pool; and so do
+    `commit()` and `rollback()`: they end the transaction the reuse began, and the
+    session gives its connection back to the pool (it holds none between
+    transactions), so `session.close()` ... `session.execute(stmt); session.commit();
+    return` is fine, while a use after that commit, or a path that reaches neither,
+    is reported. As for a reuse that ends in `close()`, an exception raised between
+    the reuse and its end is not reported (PS102 reports a session whose first
+    checkout is not closed when something raises). A DB-API connection used after
+    `close()` is reported whatever follows: it raises.
     A plain `commit()` or `rollback()` of the closed session with nothing queued since
     the close is no use: it begins and ends an empty transaction without a connection.
     Reading a closed session's engine is not a use either: `session.bind`, also
