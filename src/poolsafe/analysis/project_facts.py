@@ -1273,7 +1273,11 @@ _ARGH_REGISTRARS = frozenset({"add_commands", "dispatch_commands", "dispatch_com
 
 def _find_argparse_handlers(index: ProjectIndex) -> frozenset[int]:
     out: set[int] = set()
-    for module in index.modules_calling(sorted(_ARGH_REGISTRARS)):
+    # (also the modules the prefilter left out: a program's command-line module
+    # that touches no database is no less its entry)
+    for module in [*index.modules_calling(sorted(_ARGH_REGISTRARS)),
+                   *index.unread_modules_matching(call_pattern(sorted(_ARGH_REGISTRARS)),
+                                                  word_pattern(["argh"]))]:
         if not any(q == "argh" or q.startswith("argh.") for q in module.imports.values()):
             continue
         for call, func in module.calls:
@@ -1291,7 +1295,9 @@ def _find_argparse_handlers(index: ProjectIndex) -> frozenset[int]:
                 if isinstance(value, FunctionRef) and value.func.parent is None \
                         and value.func.cls is None:
                     out.add(id(value.func.node))
-    for module in index.modules_calling(["set_defaults"]):
+    for module in [*index.modules_calling(["set_defaults"]),
+                   *index.unread_modules_matching(call_pattern(["set_defaults"]),
+                                                  word_pattern(["argparse"]))]:
         if not any(q == "argparse" or q.startswith("argparse.")
                    for q in module.imports.values()):
             continue
@@ -1303,6 +1309,13 @@ def _find_argparse_handlers(index: ProjectIndex) -> frozenset[int]:
                 if arg.keyword is None:
                     continue
                 value = index.evaluate(arg.value, module, func)
+                if not isinstance(value, FunctionRef) and isinstance(
+                        arg.value, (cst.Name, cst.Attribute)):
+                    # a handler in a module the prefilter left out (it only calls a
+                    # class of another module: `scripts.create_bigquery`, re-exported
+                    # by the package): read it to know what the name is
+                    with index.full_resolution():
+                        value = index.evaluate(arg.value, module, func)
                 if isinstance(value, FunctionRef) and value.func.parent is None \
                         and value.func.cls is None:
                     out.add(id(value.func.node))

@@ -4131,3 +4131,35 @@ INVALID += [
            "look-alike: the command calls the init helper once per URL, in a loop",
            expect=True),
 ]
+
+# (the census's own shape) the helper is an argparse subcommand's handler named
+# through the package that re-exports it (`set_defaults(method=scripts.create_store)`),
+# and neither the handler's module nor the command-line module touches a database
+_STORE_ARGPARSE = """\
+import argparse
+
+from store import scripts
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers(required=True)
+    create = commands.add_parser("create")
+    create.add_argument("url")
+    create.set_defaults(method=scripts.create_store)
+    kwargs = vars(parser.parse_args())
+    method = kwargs.pop("method")
+    method(**kwargs)
+"""
+
+VALID += [
+    Case(_STORE_BASE.format(expect=""), path="store/base.py",
+         note="the init helper runs from an argparse subcommand's handler, named through "
+              "the package that re-exports it; no module on the way touches a database",
+         files={"store/__init__.py": "", "store/sub.py": _STORE,
+                "store/scripts/__init__.py": "from .create_store import create_store\n",
+                "store/scripts/create_store.py": "from store.sub import Store\n\n\n"
+                                                 "def create_store(url):\n"
+                                                 "    Store.init_db(url)\n",
+                "store/cli.py": _STORE_ARGPARSE}),
+]
