@@ -4144,9 +4144,9 @@ from store import scripts
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(required=True)
-    create = commands.add_parser("create")
-    create.add_argument("url")
-    create.set_defaults(method=scripts.create_store)
+    setup = commands.add_parser("setup")
+    setup.add_argument("url")
+    setup.set_defaults(method=scripts.create_store)
     kwargs = vars(parser.parse_args())
     method = kwargs.pop("method")
     method(**kwargs)
