@@ -2081,6 +2081,13 @@ class FunctionFlow:
                 if how != "used":  # handed on, open again: the receiver owns it now
                     state = state - {fact}
                     del released[name]
+                elif _ends_nothing(use, name):
+                    # `session.commit()` / `rollback()` ends the transaction the reuse
+                    # began, and the session gives its connection back to the pool:
+                    # a released, reusable session again (a later use reopens it)
+                    ended = Released(name, fact.release, reusable=True)
+                    state = (state - {fact}) | {ended}
+                    released[name] = ended
                 continue
             if isinstance(use, cst.Call) and name in self._released_by(use):
                 continue

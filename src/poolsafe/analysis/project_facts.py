@@ -1303,7 +1303,11 @@ _ARGH_REGISTRARS = frozenset({"add_commands", "dispatch_commands", "dispatch_com
 
 def _find_argparse_handlers(index: ProjectIndex) -> frozenset[int]:
     out: set[int] = set()
-    for module in index.modules_calling(sorted(_ARGH_REGISTRARS)):
+    # (also the modules the prefilter left out: a program's command-line module
+    # that touches no database is no less its entry)
+    for module in [*index.modules_calling(sorted(_ARGH_REGISTRARS)),
+                   *index.unread_modules_matching(call_pattern(sorted(_ARGH_REGISTRARS)),
+                                                  word_pattern(["argh"]))]:
         if not any(q == "argh" or q.startswith("argh.") for q in module.imports.values()):
             continue
         for call, func in module.calls:
@@ -1321,7 +1325,9 @@ def _find_argparse_handlers(index: ProjectIndex) -> frozenset[int]:
                 if isinstance(value, FunctionRef) and value.func.parent is None \
                         and value.func.cls is None:
                     out.add(id(value.func.node))
-    for module in index.modules_calling(["set_defaults"]):
+    for module in [*index.modules_calling(["set_defaults"]),
+                   *index.unread_modules_matching(call_pattern(["set_defaults"]),
+                                                  word_pattern(["argparse"]))]:
         if not any(q == "argparse" or q.startswith("argparse.")
                    for q in module.imports.values()):
             continue
@@ -1333,6 +1339,13 @@ def _find_argparse_handlers(index: ProjectIndex) -> frozenset[int]:
                 if arg.keyword is None:
                     continue
                 value = index.evaluate(arg.value, module, func)
+                if not isinstance(value, FunctionRef) and isinstance(
+                        arg.value, (cst.Name, cst.Attribute)):
+                    # a handler in a module the prefilter left out (it only calls a
+                    # class of another module: `scripts.create_bigquery`, re-exported
+                    # by the package): read it to know what the name is
+                    with index.full_resolution():
+                        value = index.evaluate(arg.value, module, func)
                 if isinstance(value, FunctionRef) and value.func.parent is None \
                         and value.func.cls is None:
                     out.add(id(value.func.node))
@@ -1608,7 +1621,18 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
     # the modules that call the name, one at a time until a call runs again
     if facts(index).any_call_site(name, runs_again):
         return False
-    if not any(not is_test_module(s.module) for s in facts(index).call_sites(name)):
+    # a module the prefilter left out that names the class and calls the name: a
+    # class that only uses other modules' database code (`cls.make_engine(url)`,
+    # inherited) is no database code of its own, so a module that imports it (a
+    # click command calling `Store.init_db(url)`) is not selected, yet its calls
+    # decide, as they do when the command sits in the class's own module
+    unread = index.unread_modules_matching(call_pattern([name]), word_pattern([cls.name]))
+    unread_sites = [CallSite(call, m, caller) for m in unread
+                    for call, caller in inventory(m).calls if call_name(call) == name]
+    if any(runs_again(s) for s in unread_sites):
+        return False
+    if not any(not is_test_module(s.module)
+               for s in (*facts(index).call_sites(name), *unread_sites)):
         return False
     # the name used as a value (a callback, a dispatch table) runs from elsewhere
     pattern = spelling(rb"\b" + re.escape(name.encode()) + rb"\b(?!\s*\()", [name])
@@ -1630,7 +1654,9 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
         assert store is not None
         return False if is_test_module(place) else store.get_used(data, name)
 
-    return not index.any_module(pattern, used, decided=None if store is None else kept)
+    return not (index.any_module(pattern, used, decided=None if store is None else kept)
+                or any(not is_test_module(m) and _used_as_value(m.tree, name)
+                       for m in index.unread_modules_matching(pattern, word_pattern([cls.name]))))
 
 
 def _library_receiver(index: ProjectIndex, site: CallSite) -> bool:

@@ -72,7 +72,15 @@ class UseAfterRelease(Rule):
     repo.users.add(...)`, is a use of it; an object whose constructor only reads it
     (`self.total = session.execute(...).scalar()`) keeps nothing of it;
     a `with session.connection() as c:` block ends it too: its exit closes the
-    connection the session opened again, which goes back to the pool.
+    connection the session opened again, which goes back to the pool; and so do
+    `commit()` and `rollback()`: they end the transaction the reuse began, and the
+    session gives its connection back to the pool (it holds none between
+    transactions), so `session.close()` ... `session.execute(stmt); session.commit();
+    return` is fine, while a use after that commit, or a path that reaches neither,
+    is reported. As for a reuse that ends in `close()`, an exception raised between
+    the reuse and its end is not reported (PS102 reports a session whose first
+    checkout is not closed when something raises). A DB-API connection used after
+    `close()` is reported whatever follows: it raises.
     A plain `commit()` or `rollback()` of the closed session with nothing queued since
     the close is no use: it begins and ends an empty transaction without a connection.
     Reading a closed session's engine is not a use either: `session.bind`, also

@@ -308,7 +308,14 @@ class EnginePerCall(Rule):
     DATABASE`), module-level code included (a module-level instance builds its
     class once per process; a lambda's body runs each time it is called), and a
     nested function that only such code's own body calls, outside loops
-    (`asyncio.run(do_setup())` in a set-up command). A call
+    (`asyncio.run(do_setup())` in a set-up command). Where the calls are does not
+    matter: a classmethod of a subclass in another module (`Store.init_db(url)`,
+    which builds its engine through the inherited `cls.make_engine(url)`) that
+    only a click command in a third module calls (or an argparse subcommand's
+    handler, named through the package that re-exports it: `set_defaults(
+    method=scripts.create_store)`) is one-shot, as it is when they sit in one
+    module, even where none of those modules touches a database; called from a
+    route, it is reported. A call
     inside a loop (`while True: backup()` at module level, a `for` in `main()`)
     runs many times: its callee is reported, and so is a
     function or method that also runs from elsewhere (a route, a worker).

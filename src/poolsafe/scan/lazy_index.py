@@ -543,6 +543,23 @@ class LazyIndex(ProjectIndex):
         self.matched.setdefault(pattern_key(pattern), [str(p) for p, _ in out])
         return out
 
+    def unread_modules_matching(self, *patterns: re.Pattern[bytes]) -> list[ModuleInfo]:
+        if self._source is None or not patterns:
+            return []
+        memo: dict[tuple[bytes, ...], list[ModuleInfo]] = self.__dict__.setdefault(
+            "_unread_modules_memo", {})
+        key = tuple(p.pattern for p in patterns)
+        if key not in memo:
+            others = {p for paths in self._files_by_name.values() for p in paths} \
+                - self._selected
+            extra = [p for p in sorted(others)
+                     if all(self._raw_matches(pattern, p) for pattern in patterns)]
+            # the cache's dependency, as `files_matching` records it
+            for pattern in patterns:
+                self.matched.setdefault(pattern_key(pattern), []).extend(extra)
+            memo[key] = [m for m in map(self._module_at, extra) if m is not None]
+        return memo[key]
+
     def unread_files_match(self, pattern: re.Pattern[bytes]) -> bool:
         if self._source is None:
             return False

@@ -528,10 +528,12 @@ VALID += [
 ]
 
 INVALID += [
-    Case(_EMPTY_END.format(after="s.add(row)  # expect: PS106\n    s.commit()"), unfixable=_USE,
-         note="look-alike: an object queued after the close is flushed by the commit"),
-    Case(_EMPTY_END.format(after='s.execute(text("SELECT 1"))  # expect: PS106\n    s.commit()'),
-         unfixable=_USE, note="look-alike: a statement after the close, then the commit"),
+    Case(_EMPTY_END.format(after="s.add(row)  # expect: PS106\n    s.flush()"), unfixable=_USE,
+         note="look-alike: an object queued after the close is flushed, and nothing ends "
+              "that transaction (a commit would: see the end of this file)"),
+    Case(_EMPTY_END.format(after='s.execute(text("SELECT 1"))  # expect: PS106\n    s.flush()'),
+         unfixable=_USE, note="look-alike: a statement after the close, then a flush, "
+                              "which ends no transaction"),
 ]
 
 # a project `@contextmanager` that releases its argument after its `yield` (in a
@@ -940,4 +942,101 @@ INVALID += [
          unfixable="a use after the release: move the release after it",
          note="the dataclass built around the session is used after the block closed "
               "it: the call opens a new connection that nothing closes"),
+]
+
+# Round 41 (prec85a): a closed session used again whose reuse ends in `commit()` or
+# `rollback()`: the transaction the reuse began ends there and the session gives its
+# connection back to the pool (it holds none between transactions), as a `close()`
+# would. A later use opens one again; a path without an end is still reported, and a
+# raw DB-API connection used after `close()` is an error whatever follows.
+_CLOSED_THEN_COMMITTED = """
+
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
+
+
+def {name}(flag):
+    session = Session()
+    try:
+        tables = inspect(session.connection()).get_table_names()
+    finally:
+        session.close()
+"""
+
+VALID += [
+    Case(_EMPTY_END.format(after="s.add(row)\n    s.commit()"),
+         note="an object queued after the close, flushed and committed: the commit ends "
+              "the transaction and gives the connection back (was INVALID before round 41)"),
+    Case(_EMPTY_END.format(after='s.execute(text("SELECT 1"))\n    s.commit()'),
+         note="a statement after the close, then the commit, which gives the connection "
+              "back (was INVALID before round 41)"),
+    Case(_CLOSED_THEN_COMMITTED.format(name="drop_legacy") + '''\
+    if "legacy" in tables:
+        session.execute(text("DROP TABLE legacy"))
+        session.commit()
+        return
+    with session.connection() as connection:
+        connection.execute(text("SELECT 1"))
+''', note="the reuse ends in `commit()` before the `return`: the session gives the "
+              "connection it opened again back to the pool"),
+    Case(_CLOSED_THEN_COMMITTED.format(name="prune") + '''\
+    try:
+        session.execute(text("DELETE FROM audit WHERE old"))
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+''', note="the reuse ends in `commit()`, or in `rollback()` when it fails"),
+    Case('''
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+Session = async_sessionmaker(create_async_engine("postgresql+asyncpg://db/app",
+                                                pool_pre_ping=True))
+
+
+async def purge():
+    session = Session()
+    try:
+        await session.execute(text("SELECT 1"))
+    finally:
+        await session.close()
+    await session.execute(text("DELETE FROM jobs WHERE done"))
+    await session.commit()
+''', note="an async session's reuse ended by `await session.commit()`"),
+]
+
+INVALID += [
+    Case(_CLOSED_THEN_COMMITTED.format(name="drop_legacy") + '''\
+    if flag:
+        session.execute(text("DROP TABLE legacy"))
+        session.commit()
+        return
+    session.execute(text("DROP TABLE spare"))  # expect: PS106
+''', unfixable="a use after the release: move the release after it",
+         note="look-alike: the other branch's reuse ends in nothing"),
+    Case(_CLOSED_THEN_COMMITTED.format(name="drop_legacy") + '''\
+    session.execute(text("DROP TABLE legacy"))
+    session.commit()
+    return session.execute(text("SELECT count(*) FROM spare")).scalar()  # expect: PS106
+''', unfixable="a use after the release: move the release after it",
+         note="look-alike: after the commit the session is used once more, and that "
+              "connection is not given back"),
+    Case('''
+import sqlite3
+
+
+def archive(path):
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("SELECT 1")
+    finally:
+        conn.close()
+    conn.execute("DELETE FROM runs")  # expect: PS106
+    conn.commit()
+''', unfixable="a use after the release: move the release after it",
+         note="look-alike: a DB-API connection used after `close()` raises; a commit "
+              "after it does not make it usable"),
 ]

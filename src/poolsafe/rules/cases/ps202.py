@@ -4334,3 +4334,119 @@ def run_count():
     count.main(args=["--help"], standalone_mode=False)
 """, note="look-alike: a command run by hand over a list of its own reads no command line"),
 ]
+
+# Round 41 (prec85a): an engine factory classmethod reached through a subclass in
+# another module (`cls.make_engine(url)` in an inherited classmethod), whose one
+# caller is a click command in a third module. The subclass only uses the base's
+# database code, so the prefilter leaves the command's module out; whether the
+# helper runs once is asked of that module's calls too, as it is when the command
+# sits beside the class. Called from a route for every request, it is reported.
+_STORE_BASE = """\
+import sqlalchemy
+
+
+class StoreBase:
+    @classmethod
+    def make_engine(cls, url, password=None):
+        db_url = url if password is None else url.replace("@", ":" + password + "@")
+        return sqlalchemy.create_engine(db_url){expect}
+
+    @classmethod
+    def make_database(cls, engine):
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text("CREATE TABLE IF NOT EXISTS t (id int)"))
+"""
+
+_STORE = """\
+from store.base import StoreBase
+
+
+class Store(StoreBase):
+    @classmethod
+    def init_db(cls, url):
+        engine = cls.make_engine(url, password="secret")
+        cls.make_database(engine)
+        return url
+"""
+
+_STORE_COMMAND = """\
+import click
+
+from store.sub import Store
+
+
+@click.command()
+@click.argument("url")
+def init(url):
+    Store.init_db(url)
+"""
+
+_STORE_ROUTE = """\
+from flask import Flask, request
+
+from store.sub import Store
+
+app = Flask(__name__)
+
+
+@app.route("/init", methods=["POST"])
+def init():
+    return Store.init_db(request.form["url"])
+"""
+
+
+def _store(caller: str, note: str, expect: bool = False) -> Case:
+    return Case(_STORE_BASE.format(expect="  # expect: PS202" if expect else ""),
+                path="store/base.py", note=note,
+                files={"store/__init__.py": "", "store/sub.py": _STORE,
+                       "store/entry.py": caller})
+
+
+VALID += [
+    _store(_STORE_COMMAND, "an inherited engine factory whose one caller, in another "
+           "module, is run once by a click command in a third"),
+]
+
+INVALID += [
+    _store(_STORE_ROUTE, "look-alike: a Flask route calls the subclass's init helper "
+           "for every request", expect=True),
+    _store(_STORE_COMMAND.replace("def init(url):\n    Store.init_db(url)",
+                                  "@click.argument(\"urls\", nargs=-1)\n"
+                                  "def init(urls):\n    for url in urls:\n"
+                                  "        Store.init_db(url)").replace(
+                                      "@click.argument(\"url\")\n", ""),
+           "look-alike: the command calls the init helper once per URL, in a loop",
+           expect=True),
+]
+
+# (the census's own shape) the helper is an argparse subcommand's handler named
+# through the package that re-exports it (`set_defaults(method=scripts.create_store)`),
+# and neither the handler's module nor the command-line module touches a database
+_STORE_ARGPARSE = """\
+import argparse
+
+from store import scripts
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers(required=True)
+    setup = commands.add_parser("setup")
+    setup.add_argument("url")
+    setup.set_defaults(method=scripts.create_store)
+    kwargs = vars(parser.parse_args())
+    method = kwargs.pop("method")
+    method(**kwargs)
+"""
+
+VALID += [
+    Case(_STORE_BASE.format(expect=""), path="store/base.py",
+         note="the init helper runs from an argparse subcommand's handler, named through "
+              "the package that re-exports it; no module on the way touches a database",
+         files={"store/__init__.py": "", "store/sub.py": _STORE,
+                "store/scripts/__init__.py": "from .create_store import create_store\n",
+                "store/scripts/create_store.py": "from store.sub import Store\n\n\n"
+                                                 "def create_store(url):\n"
+                                                 "    Store.init_db(url)\n",
+                "store/cli.py": _STORE_ARGPARSE}),
+]
