@@ -90,7 +90,7 @@ _BY_KEY: dict[str, type] = {}
 
 
 def _class_of(key: str) -> type | None:
-    if not _BY_KEY:
+    if key not in _BY_KEY:  # (again for a key not found: a class defined since)
         for node_class in _all_node_classes():
             if dataclasses.is_dataclass(node_class) and "__slots__" in node_class.__dict__:
                 names = tuple(f.name for f in dataclasses.fields(node_class))
