@@ -94,3 +94,51 @@ def test_an_edit_is_rechecked_in_the_child_with_the_same_findings(
         edited.write_text(edited.read_text() + "\n# edited\n")
     assert _findings(tmp_path / "apart", 2) == _findings(tmp_path / "here", 1)
     assert answers and all(isinstance(a, parallel.CheckResults) for a in answers)
+
+
+@needs_fork
+def test_a_request_names_its_project_by_number_and_each_project_answers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child is forked once the projects are read: a request carries the
+    number of its project, not the project's files and bytes, and with two
+    projects each edit is checked against its own."""
+    for name in ("apart", "here"):
+        for app in ("flask_psycopg2", "fastapi_sqlalchemy"):
+            shutil.copytree(ROOT / "fixtures" / app, tmp_path / name / app)
+            (tmp_path / name / app / "pyproject.toml").write_text(f"[project]\nname = '{app}'\n")
+    requests: list[tuple[Any, ...]] = []
+    answers: list[object] = []
+    real = Standby.call
+
+    def recording(self: Standby, request: Any) -> Any:
+        requests.append(request)
+        answers.append(real(self, request))
+        return answers[-1]
+
+    monkeypatch.setattr(Standby, "call", recording)
+    monkeypatch.setattr(engine, "_checker_loaded", lambda: False)
+
+    def findings(name: str, jobs: int) -> list[tuple[object, ...]]:
+        root = tmp_path / name
+        opts = ScanOptions(jobs=jobs, cache_dir=root / ".poolsafe_cache")
+        result = scan([str(root / "flask_psycopg2"), str(root / "fastapi_sqlalchemy")], opts)
+        return [(Path(f.path).resolve().relative_to(root.resolve()).as_posix(), f.line,
+                 f.column, f.code, f.message) for f in result.findings]
+
+    cold = findings("apart", 2)
+    assert cold == findings("here", 1)
+    assert {c[0].split("/")[0] for c in cold} == {"flask_psycopg2", "fastapi_sqlalchemy"}
+    requests.clear()
+    answers.clear()
+    for name in ("apart", "here"):  # a file with findings in each project
+        for app in ("flask_psycopg2", "fastapi_sqlalchemy"):
+            edited = tmp_path / name / next(str(c[0]) for c in cold if c[0].startswith(app))
+            edited.write_text(edited.read_text() + "\nX_EDITED = 1\n")
+    assert findings("apart", 2) == findings("here", 1)
+    # (a fixture's `before`/`after` trees are projects of their own: two edits, two
+    # projects, each named by its number)
+    assert len(requests) == 2 and all(isinstance(r[0], int) for r in requests)
+    assert requests[0][0] != requests[1][0]
+    assert all(not isinstance(part, (bytes, list)) or len(part) < 1000 for r in requests
+               for part in r[:2])
+    assert answers and all(isinstance(a, parallel.CheckResults) for a in answers)

@@ -84,11 +84,28 @@ def _all_node_classes() -> list[type]:
     return found
 
 
+#: key -> class, for every node class whose maker may be asked for by name (filled
+#: the first time one is: only hashes, no maker made)
+_BY_KEY: dict[str, type] = {}
+
+
+def _class_of(key: str) -> type | None:
+    if key not in _BY_KEY:  # (again for a key not found: a class defined since)
+        for node_class in _all_node_classes():
+            if dataclasses.is_dataclass(node_class) and "__slots__" in node_class.__dict__:
+                names = tuple(f.name for f in dataclasses.fields(node_class))
+                _BY_KEY[_key(node_class, names)] = node_class
+    return _BY_KEY.get(key)
+
+
 class _MakersMeta(type):
     def __getattr__(cls, key: str) -> Any:
-        # a snapshot's maker, asked for by name before this process made it
+        # a snapshot's maker, asked for by name before this process made it: made
+        # for its class alone (a snapshot holds some 100 of libcst's 480 classes,
+        # and a maker is an `exec`)
         if key.startswith("n"):
-            for node_class in _all_node_classes():
+            node_class = _class_of(key)
+            if node_class is not None:
                 _entry(node_class)
             if key in cls.__dict__:
                 return cls.__dict__[key]
