@@ -8952,12 +8952,31 @@ VALID += [
 ]
 
 INVALID += [
-    Case(_ONE_SHOT_ROW_COPY.replace("@MARK@", "  # expect: PS102").replace(
-        "def copy_rows():", "@app.task\ndef copy_rows():").replace(
-        "import pymysql\n", "import pymysql\nfrom celery import Celery\n\napp = "
-                            "Celery(\"etl\")\n").replace("@RUNNER@", ""),
-         note="look-alike: the same loop in a Celery task, which a worker runs again and "
-              "again"),
+    Case("""\
+import pymysql
+from celery import Celery
+
+app = Celery("etl")
+
+
+@app.task
+def copy_rows():
+    source = pymysql.connect(host="src", user="etl", db="shop")
+    try:
+        with source.cursor() as cur:
+            cur.execute("SELECT id, name FROM items")
+            rows = cur.fetchall()
+    finally:
+        source.close()
+    for item_id, name in rows:
+        target = pymysql.connect(host="dst", user="etl", db="shop")  # expect: PS102
+        try:
+            with target.cursor() as out:
+                out.execute("INSERT INTO items (id, name) VALUES (%s, %s)", (item_id, name))
+            target.commit()
+        except pymysql.Error as exc:
+            print("skipped", item_id, exc)
+""", note="look-alike: the same loop in a Celery task, which a worker runs again and again"),
     Case("""\
 from psycopg2.pool import SimpleConnectionPool
 
