@@ -25,6 +25,7 @@ from poolsafe.analysis.cstutil import children, iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.local_owner import attributes_read, escapes, hands_out, method_of
 from poolsafe.analysis.module import ClassInfo, FunctionInfo
+from poolsafe.analysis.session_reads import param_for
 from poolsafe.analysis.values import ClassRef
 
 #: methods whose presence means the object may close what it holds by itself
@@ -62,18 +63,14 @@ def held_by_local_object(index: ProjectIndex, func: FunctionInfo, call: cst.Call
 def _stored_arguments(init: FunctionInfo, call: cst.Call) -> dict[str, str]:
     """argument name -> the attribute `__init__` stores its parameter under
     (`self.session = session`), for the plain-name arguments of `call`."""
-    params = init.param_names()  # (without `self`)
+    if any(arg.star for arg in call.args):
+        return {}  # (`*args`: which parameter gets what is unknown)
     out: dict[str, str] = {}
-    for i, arg in enumerate(call.args):
-        if arg.star:
-            return {}  # (`*args`: which parameter gets what is unknown)
+    for arg in call.args:
         if not isinstance(arg.value, cst.Name):
             continue
-        if arg.keyword is not None:
-            param = arg.keyword.value
-        elif i < len(params) and all(a.keyword is None for a in call.args[:i]):
-            param = params[i]
-        else:
+        param = param_for(init, call, arg)
+        if param is None:
             continue
         attr = _attribute_storing(init, param)
         if attr is not None:
