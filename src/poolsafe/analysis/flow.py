@@ -72,7 +72,7 @@ from poolsafe.analysis.session_handback import (
     every_caller_ends,
     plain_call_sites,
 )
-from poolsafe.analysis.session_reads import only_runs_statements, param_for
+from poolsafe.analysis.session_reads import only_runs_statements, param_for, positional_param
 from poolsafe.analysis.statement_errors import is_sqlalchemy_dialect, statement_level_only
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
 from poolsafe.analysis.values import (
@@ -2015,18 +2015,14 @@ class FunctionFlow:
                 stored = set(params)
             else:
                 continue
-            for i, arg in enumerate(call.args):
+            for arg in call.args:
                 if arg.star or not isinstance(arg.value, cst.Name):
                     continue
                 owner = arg.value.value
                 if self.res.kind(owner) is None:
                     continue
-                if arg.keyword is not None:
-                    param = arg.keyword.value
-                elif i < len(params) and all(a.keyword is None for a in call.args[:i]):
-                    param = params[i]
-                else:
-                    continue
+                param = arg.keyword.value if arg.keyword is not None \
+                    else positional_param(params, call, arg)
                 if param in stored:
                     out[name] = owner
                     break

@@ -34,6 +34,7 @@ from poolsafe.analysis.cstutil import children, iter_nodes
 from poolsafe.analysis.doubles import is_test_module
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.session_reads import param_for
 from poolsafe.analysis.values import Connection, FunctionRef
 
 #: a session's methods that run a statement (and so check a connection out)
@@ -160,7 +161,7 @@ def _gap(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo, call: cst.
         callee = index.evaluate(outer.func, module, func)
         if not isinstance(callee, FunctionRef) or callee.func.is_generator:
             return None
-        param = _param_for(callee.func, outer, parent)
+        param = param_for(callee.func, outer, parent)
         if param is None or not _only_works_on(callee.func.node, param):
             return None
         conn = _session(index, module, func, call)
@@ -181,18 +182,6 @@ def _chain_end(call: cst.Call, parents: dict[int, cst.CSTNode]) -> tuple[cst.Cal
         if not isinstance(outer, cst.Call) or outer.func is not attr:
             return call, last
         call, last = outer, attr.attr.value
-
-
-def _param_for(callee: FunctionInfo, call: cst.Call, arg: cst.Arg) -> str | None:
-    if arg.keyword is not None:
-        name = arg.keyword.value
-        return name if name in callee.all_param_names() else None
-    positional = [a for a in call.args if a.keyword is None]
-    if any(a.star for a in positional):
-        return None
-    params = callee.param_names()
-    at = next(i for i, a in enumerate(positional) if a is arg)
-    return params[at] if at < len(params) else None
 
 
 def _only_works_on(node: cst.FunctionDef, param: str) -> bool:

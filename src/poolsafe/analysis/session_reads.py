@@ -5,6 +5,8 @@ flushed or committed on it along the way."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_nodes
@@ -21,9 +23,21 @@ def param_for(func: FunctionInfo, call: cst.Call, arg: cst.Arg) -> str | None:
     if arg.keyword is not None:
         name = arg.keyword.value
         return name if func.param(name) is not None else None
-    position = [a for a in call.args if a.keyword is None and not a.star].index(arg)
-    params = func.param_names()
-    return params[position] if position < len(params) else None
+    return positional_param(func.param_names(), call, arg)
+
+
+def positional_param(params: Sequence[str], call: cst.Call, arg: cst.Arg) -> str | None:
+    """The name in `params` (positional parameters, in order) that the positional
+    `arg` of `call` binds; None after a `*args` argument, whose length is unknown."""
+    position = 0
+    for a in call.args:
+        if a is arg:
+            return params[position] if position < len(params) else None
+        if a.star:
+            return None
+        if a.keyword is None:
+            position += 1
+    return None
 
 
 def only_runs_statements(index: ProjectIndex, func: FunctionInfo, name: str,
