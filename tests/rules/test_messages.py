@@ -705,3 +705,20 @@ def test_ps103_a_clean_up_before_raise_is_not_called_swallowed() -> None:
         [finding] = result.findings
         assert "swallow" not in finding.message, finding.message
         assert finding.message.startswith("`except` re-raises"), finding.message
+
+
+def test_a_session_from_a_called_call_is_named_as_written() -> None:
+    app = '''from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://db/grid")
+
+
+def load(names):
+    session = sessionmaker(bind=engine)()
+    session.execute("SELECT 1")
+'''
+    [(line, message)] = _messages({"app.py": app})
+    assert line == 8
+    assert "from `sessionmaker(bind=engine)()`" in message, message
+    assert "call()" not in message, message

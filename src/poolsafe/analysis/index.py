@@ -2389,7 +2389,11 @@ def _source(call: cst.Call) -> str:
             key = cst.Module([]).code_for_node(f.value)
             if len(key) <= 60:
                 return f"{key}.{f.attr.value}()"
-        name = call_name(call) or "call"
+        name = call_name(call)
+        if name is None:
+            # `sessionmaker(bind=engine)()`: the call as written when it is short
+            text = cst.Module([]).code_for_node(call)
+            return text if len(text) <= 60 and "\n" not in text else "call()"
     return f"{name}()"
 
 
