@@ -51,6 +51,36 @@ def declared_driver(module_path: Path,
     return DeclaredDriver(" or ".join(dialects), f"{name} in {where}")
 
 
+#: SQLite's asynchronous driver: an async engine (`create_async_engine`) of a project
+#: that declares it and no server driver can only be SQLite's
+SQLITE_ASYNC_DRIVERS = frozenset({"aiosqlite"})
+#: asynchronous server drivers outside `DRIVER_DIALECTS` (which SQLAlchemy's async
+#: dialects also use) and words of a SQLAlchemy extra that installs one
+#: (`sqlalchemy[postgresql_asyncpg]`)
+_ASYNC_SERVER_DRIVERS = frozenset({"aioodbc", "aiopg", "psqlpy"})
+_SERVER_EXTRA = re.compile(r"postgres|mysql|mariadb|oracle|mssql|asyncpg|asyncmy|aioodbc",
+                           re.I)
+
+
+def declared_async_sqlite(module_path: Path,
+                          virtual: Mapping[Path, str] | None = None) -> str | None:
+    """The evidence (`aiosqlite in pyproject.toml`) when the project around
+    `module_path` declares SQLite's asynchronous driver and no server driver (none of
+    `DRIVER_DIALECTS`, no other async server driver, no extra that installs one);
+    else None."""
+    found = declared_requirements(module_path, virtual)
+    evidence = None
+    for name, raw, where in found:
+        if name in DRIVER_DIALECTS or name in _ASYNC_SERVER_DRIVERS:
+            return None
+        extras = raw.partition("[")[2].partition("]")[0]
+        if extras and _SERVER_EXTRA.search(extras):
+            return None
+        if name in SQLITE_ASYNC_DRIVERS and evidence is None:
+            evidence = f"{name} in {where}"
+    return evidence
+
+
 def declared_requirements(module_path: Path, virtual: Mapping[Path, str] | None = None,
                           ) -> list[tuple[str, str, str]]:
     """(normalized name, requirement as written, file name) for every requirement the

@@ -735,6 +735,23 @@ def _url_dialect(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | N
     return dialect, evidence
 
 
+def declared_sqlite_engine(index: ProjectIndex, module: ModuleInfo, ec: EngineCall) -> bool:
+    """`create_async_engine(url)` whose URL shows no dialect, in text, in the
+    repository's `.env` files or in a settings field's DSN type, in a project whose
+    dependency files declare SQLite's async driver and no server driver
+    (`declared_async_sqlite`): an async engine needs an async driver, and the only
+    one declared is SQLite's."""
+    from poolsafe.analysis.declared_drivers import declared_async_sqlite
+
+    url = engine_url(ec.call)
+    if (ec.qualname.rsplit(".", 1)[-1] != "create_async_engine" or url is None
+            or _placeholder(index, url, module, ec.func)):
+        return False
+    if _url_dialect(index, module, ec.func, url)[0] is not None:
+        return False
+    return declared_async_sqlite(module.abspath, index.text_files) is not None
+
+
 def _built_dialect(index: ProjectIndex, url: cst.BaseExpression, module: ModuleInfo,
                    func: FunctionInfo | None) -> str | None:
     """The dialect of a URL a dialect package's own builder makes

@@ -465,8 +465,10 @@ class ProjectFacts:
         """Every engine the project's own code builds (`create_engine` /
         `create_async_engine`, outside its tests and its Alembic migrations) is given
         a URL whose dialect is `sqlite` (`sqlite:///app.db`,
-        `f"sqlite+aiosqlite:///{DB_PATH}"`, also through a module constant), with no
-        `isolation_level` of its own, and there is at least one; no module builds an
+        `f"sqlite+aiosqlite:///{DB_PATH}"`, also through a module constant; or an
+        async engine whose URL is hidden in a project declaring only aiosqlite,
+        `declared_sqlite_engine`), with no `isolation_level` of its own, and there is
+        at least one; no module builds an
         engine another way (Flask-SQLAlchemy, `engine_from_config`,
         fastapi-sqlalchemy's middleware) or hooks SQLAlchemy's `"begin"` event (the
         recipe that sends `BEGIN` itself). pysqlite and aiosqlite then run in the
@@ -676,18 +678,20 @@ _OTHER_ENGINE_SOURCES = re.compile(
     rb"|\bDBSessionMiddleware\b|listens_for\([^)]*['\"]begin['\"]")
 
 
-#: the word every SQLite URL holds (`sqlite:///`, `sqlite+aiosqlite://`)
-_SQLITE_WORD = re.compile(rb"sqlite")
+#: the word every SQLite URL holds (`sqlite:///`, `sqlite+aiosqlite://`), or the async
+#: engine call whose hidden URL a project declaring only aiosqlite makes SQLite's
+_SQLITE_WORD = re.compile(rb"sqlite|create_async_engine")
 
 
 def _builds_sqlite_only(index: ProjectIndex) -> bool:
-    from poolsafe.analysis.engines import engine_calls, engine_url
+    from poolsafe.analysis.engines import declared_sqlite_engine, engine_calls, engine_url
     from poolsafe.analysis.resolution import dialect_of, string_prefix
 
-    # no module spells "sqlite": no engine's URL can name it (a check of one file then
-    # parses none of the project's engine modules for it; nor those that spell it,
-    # where their kept summaries tell that they parse: `module_paths_matching` is
-    # `modules_matching`'s list of places, recorded alike)
+    # no module spells "sqlite" nor builds an async engine (whose hidden URL the
+    # declared drivers may show to be SQLite's): no engine's URL can name it (a check
+    # of one file then parses none of the project's engine modules for it; nor those
+    # that spell it, where their kept summaries tell that they parse:
+    # `module_paths_matching` is `modules_matching`'s list of places, recorded alike)
     if not index.module_paths_matching(_SQLITE_WORD):
         return False
     # a test's engine, and an Alembic environment's or revision's (`engine_from_config`
@@ -703,7 +707,10 @@ def _builds_sqlite_only(index: ProjectIndex) -> bool:
             url = engine_url(site.call)
             if url is None or keyword_arg(site.call, "isolation_level") is not None:
                 return False
-            if dialect_of(string_prefix(index, url, module, site.func)) != "sqlite":
+            dialect = dialect_of(string_prefix(index, url, module, site.func))
+            if dialect is None and declared_sqlite_engine(index, module, site):
+                dialect = "sqlite"
+            if dialect != "sqlite":
                 return False
             seen = True
     return seen

@@ -283,7 +283,11 @@ class IoInTransaction(Rule):
     loop) is not reported; a sleep after a write that is not committed yet is. The
     same holds for a SQLAlchemy session or connection in a project whose every engine
     (outside its tests and Alembic migrations) is built with a SQLite URL
-    (`create_async_engine(f"sqlite+aiosqlite:///{DB_PATH}")`), none another way
+    (`create_async_engine(f"sqlite+aiosqlite:///{DB_PATH}")`), or is an async engine
+    whose URL nothing in the repository shows (`create_async_engine(os.environ[
+    "DATABASE_URL"])`, no `.env` value, no DSN-typed settings field) in a project
+    whose dependency files declare aiosqlite and no server driver (an async engine
+    needs an async driver, and SQLite's is the only one), none another way
     (Flask-SQLAlchemy, `engine_from_config`) and none with an `isolation_level` or a
     `"begin"` event hook: pysqlite and aiosqlite run in that default mode, so a route
     that has only read through its own session (`Depends(get_db)`) before an HTTP call

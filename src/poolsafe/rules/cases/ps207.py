@@ -5114,3 +5114,60 @@ INVALID += [
     _partial_factory("look-alike: the same idiom whose wrapper joins the thread",
                      join="        worker.join()", expect=True),
 ]
+
+# round 42 (issue 31, fresh86): an async engine whose URL comes from the environment
+# (`create_async_engine(os.environ["DATABASE_URL"])`) in a project whose dependency files
+# declare SQLite's asynchronous driver (aiosqlite) and no server driver: an async
+# engine needs an async driver, and the only one there is SQLite's, so the route that
+# has only read before its HTTP call holds no lock (as with a visible SQLite URL). A
+# declared server driver beside it, a `.env` that gives a server URL, or a write before
+# the call keeps the finding.
+_DECLARED_LITE = """\
+import os
+
+import httpx
+from fastapi import Depends, FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from models import Feed
+
+engine = create_async_engine(os.environ["DATABASE_URL"])
+Session = async_sessionmaker(engine, expire_on_commit=False)
+app = FastAPI()
+
+
+async def session_dep():
+    async with Session() as session:
+        yield session
+
+
+@app.post("/feeds/{{feed_id}}/poll")
+async def poll_feed(feed_id: int, session: AsyncSession = Depends(session_dep)):
+    feed = (await session.scalars(select(Feed).where(Feed.id == feed_id))).one()
+{before}    async with httpx.AsyncClient() as client:
+        reply = await client.get(feed.url, timeout=10){expect}
+    return {{"status": reply.status_code}}
+"""
+_LITE_DEPS = ("[project]\nname = \"feeds\"\nversion = \"0.1\"\n"
+              "dependencies = [\"fastapi\", \"httpx\", \"SQLAlchemy>=2\",\n"
+              "                \"aiosqlite>=0.19\"{more}]\n")
+VALID.append(Case(_DECLARED_LITE.format(before="", expect=""),
+                  files={"pyproject.toml": _LITE_DEPS.format(more="")},
+                  note="URL from the environment; the project declares aiosqlite and no "
+                       "server driver: only read before the call, no transaction is open"))
+INVALID += [
+    Case(_DECLARED_LITE.format(before="", expect="  # expect: PS207"),
+         files={"pyproject.toml": _LITE_DEPS.format(more=", \"asyncpg\"")},
+         note="look-alike: asyncpg declared beside aiosqlite: the server may be PostgreSQL"),
+    Case(_DECLARED_LITE.format(before="", expect="  # expect: PS207"),
+         files={"pyproject.toml": _LITE_DEPS.format(more=""),
+                ".env": "DATABASE_URL=postgresql+asyncpg://app@db/feeds\n"},
+         note="look-alike: aiosqlite declared, but the repository's .env gives a "
+              "PostgreSQL URL"),
+    Case(_DECLARED_LITE.format(before="    feed.polled = True\n    await session.flush()\n",
+                               expect="  # expect: PS207"),
+         files={"pyproject.toml": _LITE_DEPS.format(more="")},
+         note="look-alike: aiosqlite only, but a flush before the call holds SQLite's "
+              "write lock"),
+]
