@@ -33,6 +33,7 @@ from poolsafe.analysis.django_settings import atomic_requests
 from poolsafe.analysis.django_threads import long_running
 from poolsafe.analysis.explicit_locks import takes_lock
 from poolsafe.analysis.finite_runs import runs_in_one_run
+from poolsafe.analysis.flask_rows import flask_row_method
 from poolsafe.analysis.frameworks import route_decorator_position
 from poolsafe.analysis.index import ProjectIndex, held, view_class_framework
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding, top_level_function
@@ -371,7 +372,10 @@ class IoInTransaction(Rule):
     target of a `for` loop over `Seat.objects.filter(...)` or over a list the function
     fills only from such querysets, a related manager the project declares for one
     model) is a row of that model: a method called on it (`seat.confirm()`) is
-    followed. Slow work includes
+    followed. So is a row of a Flask-SQLAlchemy model read through its query
+    (`Parcel.query.get_or_404(pid)`, `.first()` / `.one()` at the end of a chain of
+    `filter_by(...)`, `order_by(...)` and the like, also through a local bound only
+    to such rows): `parcel.sync_state()` runs the model's method. Slow work includes
     Twilio's REST client (also handed out by a project factory that returns a
     stand-in in another branch) and `urlretrieve` (Python 2's `urllib` too). A
     module's client bound only where a feature is on (`client = genai.Client(...) if
@@ -2197,11 +2201,14 @@ def _callee(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
     """What `call` calls, and for `Order.objects.open_order(...)` the method of the
     project's own manager class (`django_managers.manager_method`), for
     `ticket.send_confirmation()` on a row read through its model's manager the
-    model's method (`django_instances.model_instance_method`)."""
+    model's method (`django_instances.model_instance_method`), and for
+    `job.refresh()` on a row read through a Flask-SQLAlchemy model's query
+    (`Job.query.get(job_id)`) the model's method (`flask_rows.flask_row_method`)."""
     callee = index.evaluate(call.func, module, func)
     if callee is None:
         method = manager_method(index, call, module, func) \
-            or model_instance_method(index, call, module, func)
+            or model_instance_method(index, call, module, func) \
+            or flask_row_method(index, call, module, func)
         if method is not None:
             return FunctionRef(method)
     return callee

@@ -5171,3 +5171,72 @@ INVALID += [
          note="look-alike: aiosqlite only, but a flush before the call holds SQLite's "
               "write lock"),
 ]
+
+# round 42 (issue 31, fresh86): slow work reached through a method of a Flask-SQLAlchemy
+# row the route read through its model's query (`Ticket.query.get(...)`, a chain's
+# `.first()`): the row's method is the model's, as for a row built by `Ticket(...)`
+# or one a Django manager returns. A model method that does no slow work, a row
+# handed in as a parameter (its type is the caller's), or the same call after the
+# commit of a session that only read stays quiet.
+_FSA_ROWS_DB = "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n"
+_FSA_ROWS_CARRIER = """\
+from urllib import request
+
+
+def track(code):
+    return request.urlopen("https://carrier.example/track/" + code, timeout=5).read()
+"""
+_FSA_ROWS_MODELS = """\
+from desk import carrier
+from desk.db import db
+
+
+class Parcel(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    code = db.Column(db.String(40))
+    state = db.Column(db.String(20))
+
+    def label(self):
+        return "parcel " + self.code
+
+    def sync_state(self):
+        self.state = carrier.track(self.code).decode()
+"""
+_FSA_ROWS_VIEW = """\
+from flask import Flask
+
+from desk.db import db
+from desk.models import Parcel
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://desk@db/desk"
+db.init_app(app)
+
+
+@app.route("/parcels/<int:parcel_id>/sync", methods=["POST"])
+def sync(parcel_id):
+    parcel = {getter}
+    parcel.state = "checking"
+    db.session.flush()
+    parcel.{method}(){expect}
+    db.session.commit()
+    return "ok"
+"""
+_FSA_ROWS_FILES = {"desk/__init__.py": "", "desk/db.py": _FSA_ROWS_DB,
+                   "desk/carrier.py": _FSA_ROWS_CARRIER, "desk/models.py": _FSA_ROWS_MODELS}
+VALID.append(Case(_FSA_ROWS_VIEW.format(getter="Parcel.query.get_or_404(parcel_id)",
+                                        method="label", expect=""),
+                  files=_FSA_ROWS_FILES, path="desk/views.py",
+                  note="the row's method does no slow work"))
+INVALID += [
+    Case(_FSA_ROWS_VIEW.format(getter="Parcel.query.get_or_404(parcel_id)",
+                               method="sync_state", expect="  # expect: PS207"),
+         files=_FSA_ROWS_FILES, path="desk/views.py",
+         note="a row read through `Model.query.get_or_404()`: its method makes an HTTP "
+              "request while the flushed change holds the row lock"),
+    Case(_FSA_ROWS_VIEW.format(
+        getter="Parcel.query.filter_by(id=parcel_id).order_by(Parcel.id).first()",
+        method="sync_state", expect="  # expect: PS207"),
+         files=_FSA_ROWS_FILES, path="desk/views.py",
+         note="a row at the end of a query chain (`filter_by(...).order_by(...).first()`)"),
+]
