@@ -307,6 +307,9 @@ class IoInTransaction(Rule):
     hand on any autocommit connection (`conn.execute("BEGIN")`, `BEGIN IMMEDIATE`,
     `START TRANSACTION`) is open until its `COMMIT` or `ROLLBACK`, and slow work in
     between is reported. A
+    `scoped_session` registry's `remove()` (Flask-SQLAlchemy's `db.session.remove()`)
+    closes the thread's session, which ends its transaction as `close()` does: a
+    worker loop that removes the session before its `time.sleep` holds nothing. A
     SQLAlchemy `session.connection()` runs no statement: a reconnect back-off that
     sleeps after it failed (`except OperationalError: time.sleep(5)`) holds no
     transaction, unless earlier work in the function began one. SQLAlchemy's
@@ -1503,7 +1506,10 @@ class _Walker:
                     self._opened[opened] = call
                 state = state | {opened}
             return state
-        if method in TRANSACTION_END_METHODS:
+        if method in TRANSACTION_END_METHODS or (
+                method == "remove" and not call.args and key in self.sessions):
+            # `Session.remove()` on a `scoped_session` registry (Flask-SQLAlchemy's
+            # `db.session.remove()`) closes the thread's session: its transaction ends
             return _ended(state, {key})
         if key in self.autocommit:
             # a connection in autocommit holds a transaction only from a `BEGIN` sent

@@ -5240,3 +5240,46 @@ INVALID += [
          files=_FSA_ROWS_FILES, path="desk/views.py",
          note="a row at the end of a query chain (`filter_by(...).order_by(...).first()`)"),
 ]
+
+# A `scoped_session` registry's `remove()` closes the thread's session (a rollback of
+# what it left open): slow work after it holds no transaction (large86).
+VALID += [
+    Case("""
+import time
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("postgresql://db/inventory", pool_pre_ping=True)
+Session = scoped_session(sessionmaker(bind=engine))
+
+
+def watch(Item):
+    while True:
+        stale = Session.query(Item).filter(Item.stale.is_(True)).count()
+        print("stale items:", stale)
+        Session.remove()
+        time.sleep(300)
+""", note="the registry's remove() closes the session before the sleep"),
+    Case("""
+import requests
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+db = SQLAlchemy(app)
+
+
+class Feed(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    url = db.Column(db.String)
+
+
+def refresh_feeds():
+    with app.app_context():
+        urls = [feed.url for feed in Feed.query.all()]
+        db.session.remove()
+        for url in urls:
+            requests.get(url, timeout=10)
+""", note="Flask-SQLAlchemy's db.session.remove() before the HTTP calls"),
+]
