@@ -2388,6 +2388,7 @@ class FunctionFlow:
                 worked = {r for r in worked if not self._statement_level_here(node, r)
                           and not self._commit_rolls_back(node, r)}
             taken: set[str] = set()  # the classes an earlier handler names
+            covered: set[str] = set()  # resources whose errors an earlier handler takes
             for handler in node.handlers:
                 catches_db, catches_all = self._catches(handler, node)
                 entry = frozenset(_entering(f) for f in raised if not _taken(f, taken))
@@ -2396,7 +2397,9 @@ class FunctionFlow:
                     hid = self._handler_id(handler)
                     still = self._still_false(node) if worked and self._known_false \
                         else frozenset()
-                    entry = entry | {Aborted(r, hid, falsy=still) for r in worked}
+                    entry = entry | {Aborted(r, hid, falsy=still) for r in worked
+                                     if r not in covered}
+                    covered |= {r for r in worked if self._takes_every_db_error(handler, r)}
                 o = self.block(body_statements(handler.body), entry)
                 if catches_db and o.exc is not None and _reraises(handler):
                     # the failure goes on up as it came: an enclosing handler that
@@ -2511,6 +2514,26 @@ class FunctionFlow:
                     continue
                 db = True
         return db, everything
+
+    def _takes_every_db_error(self, handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                              resource: str) -> bool:
+        """`handler` names the base class of every database error work on `resource`
+        raises (`SQLAlchemyError` or `DBAPIError` for a session or a SQLAlchemy
+        connection, the driver's own base such as `psycopg2.Error` for its
+        connection): a later handler of the same `try` never sees one."""
+        if handler.type is None:
+            return True
+        kind = self.res.kind(resource)
+        if kind is None:
+            return False
+        for t in exception_types(handler.type):
+            name = dotted_name(t) or ""
+            if name.rsplit(".", 1)[-1] in _SQLALCHEMY_BASE_ERRORS \
+                    and kind.key in _SQLALCHEMY_WRAPPED_KINDS:
+                return True
+            if kind.db_error is not None and name == kind.db_error[2]:
+                return True
+        return False
 
     def _contains_db_failures(self, node: cst.Try | cst.TryStar) -> str:
         """What database failures of its body an inner `try` keeps from an enclosing

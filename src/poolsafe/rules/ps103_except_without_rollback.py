@@ -313,7 +313,11 @@ class ExceptWithoutRollback(Rule):
     `SQLAlchemyError` for a session or connection) and raises nothing, that failure
     never reaches an outer handler, which is judged only by what the inner
     handler's own code can raise (a fallback query on a connection its `with`
-    closes): the inner handler alone is reported.
+    closes): the inner handler alone is reported. Handlers of one `try` follow the
+    same order: after `except SQLAlchemyError: session.rollback()` (or the driver's
+    base error, `except psycopg2.Error:`), a later `except Exception:` never sees a
+    database error of that session or connection and is not reported; after a
+    narrower first handler (`except IntegrityError:`) it still is.
     A handler of everything that goes on only where the error is a builtin error no
     driver raises for a failed statement (`if isinstance(e, ValueError) and ...:`,
     pandas' "table already exists", with every other error re-raised, or `if not

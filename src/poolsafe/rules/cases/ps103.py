@@ -7165,3 +7165,70 @@ def load(dsn, rows):
         "@RAISE@", "            cur.execute(\"INSERT INTO load_log VALUES ('failed')\")"),
          note="look-alike: psycopg 3, the handler commits and goes on without re-raising"),
 ]
+
+# An earlier handler of the same `try` takes every database error of the resource
+# (`except SQLAlchemyError: rollback()`, the driver's base error): a later broad
+# handler only ever sees other errors (lead86, from large86's held half).
+_EARLIER_HANDLER_TAKES_DB_ERRORS = """\
+from sqlalchemy import create_engine
+from sqlalchemy.exc import @FIRST@
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("postgresql://db/tokens", pool_pre_ping=True)
+Session = scoped_session(sessionmaker(bind=engine))
+
+
+def renew(token):
+    token.renewed = True
+    return token
+
+
+def refresh(Token):
+    for token in Session.query(Token).all():
+        try:
+            Session.merge(renew(token))
+            Session.commit()
+        except @FIRST@:
+            Session.rollback()
+        except Exception:@MARK@
+            print("renewal failed", token.id)
+"""
+
+VALID += [
+    Case(_EARLIER_HANDLER_TAKES_DB_ERRORS.replace("@FIRST@", "SQLAlchemyError")
+         .replace("@MARK@", ""),
+         note="`except SQLAlchemyError: rollback()` first: the broad handler sees no DB error"),
+    Case("""\
+import psycopg2
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 5, "dbname=shop")
+
+
+def archive(order_ids):
+    conn = pool.getconn()
+    try:
+        for order_id in order_ids:
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("UPDATE orders SET archived = true WHERE id = %s", (order_id,))
+                conn.commit()
+            except psycopg2.Error:
+                conn.rollback()
+            except Exception:
+                print("could not archive", order_id)
+    finally:
+        pool.putconn(conn)
+""", note="psycopg2: `except psycopg2.Error: rollback()` first, then a broad handler"),
+]
+
+INVALID += [
+    Case(_EARLIER_HANDLER_TAKES_DB_ERRORS.replace("@FIRST@", "IntegrityError")
+         .replace("@MARK@", "  # expect: PS103"),
+         note=("look-alike: the first handler takes only IntegrityError; an OperationalError "
+               "reaches the broad handler, which swallows it"),
+         unfixable=("the fix would change behaviour beyond the release: in `refresh`: "
+                    "`Session.rollback()` in the handler also undoes `Session.query(Token)`, "
+                    "run before the `try` in the same transaction, and the code after it goes "
+                    "on as if that were kept")),
+]
