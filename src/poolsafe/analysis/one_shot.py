@@ -815,6 +815,36 @@ _ENGINE_USES = frozenset({"connect", "begin", "execute", "raw_connection", "disp
 _ENGINE_METADATA = frozenset({"url", "dialect", "name", "driver"})
 
 
+#: calls that check a connection out of the engine they are handed and give it back
+#: before they return, keeping no reference to the engine: SQLAlchemy's schema
+#: operations (`metadata.create_all(engine)`) and pandas' readers and writers
+#: (`pd.read_sql(query, engine)`, `df.to_sql(name, con=engine)`)
+_BORROWING_CALLS = frozenset({"create_all", "drop_all", "reflect", "read_sql",
+                              "read_sql_query", "read_sql_table", "to_sql"})
+#: the keywords those calls take the engine by
+_BORROWING_KEYWORDS = frozenset({"bind", "con"})
+
+
+def _borrows(call: cst.Call, name: str) -> bool:
+    """`call` hands the engine bound to `name` to a call that only borrows a
+    connection from it (`_BORROWING_CALLS`)."""
+    callee = call.func.attr.value if isinstance(call.func, cst.Attribute) else (
+        call.func.value if isinstance(call.func, cst.Name) else None)
+    return callee in _BORROWING_CALLS and any(
+        isinstance(a.value, cst.Name) and a.value.value == name and not a.star
+        and (a.keyword is None or a.keyword.value in _BORROWING_KEYWORDS)
+        for a in call.args)
+
+
+def _inspected(node: cst.BaseExpression, name: str) -> bool:
+    """`node` is SQLAlchemy's `inspect(name)`, here read at once
+    (`inspect(engine).get_table_names()`): the Inspector is dropped with its engine."""
+    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+            and node.func.value == "inspect" and len(node.args) == 1
+            and node.args[0].keyword is None and isinstance(node.args[0].value, cst.Name)
+            and node.args[0].value.value == name)
+
+
 def _call_scoped(func: FunctionInfo, scope: cst.CSTNode, name: str) -> bool:
     """The engine bound to the local `name` is only a receiver of its own checkouts
     (`name.connect()`, `name.begin()`), in a function with no `while` loop that
@@ -840,6 +870,10 @@ def _call_scoped(func: FunctionInfo, scope: cst.CSTNode, name: str) -> bool:
     allowed = 1  # the assignment's own target
     for node in iter_nodes(scope):
         f = node.func if isinstance(node, cst.Call) else None
+        if (isinstance(node, cst.Call) and _borrows(node, name)) or (
+                isinstance(node, cst.Attribute) and _inspected(node.value, name)):
+            allowed += 1
+            continue
         if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name) \
                 and f.value.value == name and f.attr.value in _ENGINE_USES:
             allowed += 1

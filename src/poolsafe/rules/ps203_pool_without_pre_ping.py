@@ -118,7 +118,10 @@ class PoolWithoutPrePing(Rule):
     checks out from (`engine.connect()`) and drops when it returns, with no `while`
     loop and no other reference to it (not passed, returned, stored; reading what it
     was built with, `engine.url.database` or `engine.dialect.name`, is no checkout,
-    so a local engine only so read never connects), an engine whose value is
+    so a local engine only so read never connects; nor is lending it to a call
+    that borrows a connection and gives it back, keeping nothing: SQLAlchemy's
+    `inspect(engine)` read at once, `metadata.create_all(engine)`, pandas'
+    `read_sql(query, engine)` and `df.to_sql(name, con=engine)`), an engine whose value is
     dropped where it is made (`try: create_engine("mysql+pymysql://")` / `except
     NoSuchModuleError:`, a probe that the driver is installed: nothing can ask it for a
     connection), an engine disposed where it was built or handed to a project function

@@ -2385,3 +2385,56 @@ def reporting_engine():
 """, note=("look-alike: the helper does not dispose; the other engine is disposed by "
                    "the helper but also returned")),
 ]
+
+# An engine a function builds and only lends to calls that borrow a connection and give
+# it back (SQLAlchemy's `inspect(engine)` read at once, `metadata.create_all(engine)`,
+# pandas' `read_sql`/`to_sql`) dies with the call: no pooled connection idles (lead86,
+# from large86's held half).
+VALID += [
+    Case("""
+from sqlalchemy import create_engine, inspect
+
+
+def is_empty():
+    engine = create_engine("postgresql://db/model")
+    return not inspect(engine).get_table_names()
+""", note="`inspect(engine)` read at once; the engine is dropped when the call returns"),
+    Case("""
+import pandas as pd
+from sqlalchemy import MetaData, create_engine
+
+metadata = MetaData()
+
+
+def export(frame, query):
+    engine = create_engine("postgresql://etl@db/warehouse")
+    metadata.create_all(engine)
+    frame.to_sql("staging", con=engine, if_exists="append")
+    return pd.read_sql(query, engine)
+""", note="schema creation and pandas only borrow connections from the local engine"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, inspect
+
+
+def inspector_for(name):
+    engine = create_engine(f"postgresql://db/{name}")  # expect: PS203
+    insp = inspect(engine)
+    return insp
+""", note="look-alike: the Inspector, which holds the engine, is returned"),
+    Case("""
+import time
+
+import pandas as pd
+from sqlalchemy import create_engine
+
+
+def poll(query, seconds):
+    engine = create_engine("postgresql://etl@db/warehouse")  # expect: PS203
+    while True:
+        print(pd.read_sql(query, engine))
+        time.sleep(seconds)
+""", note="look-alike: a `while` loop reuses the engine's pooled connection after idling"),
+]
