@@ -1678,17 +1678,46 @@ def _closers(index: ProjectIndex, func: FunctionInfo, body: cst.CSTNode,
 
 
 def _is_closer(index: ProjectIndex, func: FunctionInfo, call: cst.Call, depth: int) -> bool:
-    value = index.evaluate(call.func, func.module, func)
+    wrapped = _thread_sensitive_wrapped(index, func, call)
+    if wrapped is not None:
+        return _closes_when_called(index, func, wrapped, depth)
+    return _closes_when_called(index, func, call.func, depth)
+
+
+def _closes_when_called(index: ProjectIndex, func: FunctionInfo,
+                        callee: cst.BaseExpression, depth: int) -> bool:
+    """Calling `callee` closes Django's connections: one of Django's closes, a close
+    method of a connection, or a project function that calls one."""
+    value = index.evaluate(callee, func.module, func)
     if isinstance(value, External) and qual_match(value.qualname, DJANGO_CLOSERS) is not None:
         return True
-    if isinstance(call.func, cst.Attribute) \
-            and call.func.attr.value in DJANGO_CONNECTION_CLOSE_METHODS:
-        return _is_connection_object(index, func, call.func.value) \
-            or _each_connection(index, func, call.func.value)
+    if isinstance(callee, cst.Attribute) \
+            and callee.attr.value in DJANGO_CONNECTION_CLOSE_METHODS:
+        return _is_connection_object(index, func, callee.value) \
+            or _each_connection(index, func, callee.value)
     if isinstance(value, External):
         return False
     return (isinstance(value, FunctionRef) and value.func is not func and depth < _DEPTH
             and bool(_closers(index, value.func, value.func.node.body, depth + 1)))
+
+
+def _thread_sensitive_wrapped(index: ProjectIndex, func: FunctionInfo,
+                              call: cst.Call) -> cst.BaseExpression | None:
+    """`f` in `sync_to_async(f)()` (awaited in a coroutine): asgiref runs a
+    thread-sensitive function (the default) on the one thread that also runs
+    Django's async ORM, so a close wrapped that way closes the connection the
+    coroutine's queries use. Not under `thread_sensitive=False` (a pool's thread)."""
+    if not isinstance(call.func, cst.Call):
+        return None
+    wrapper = call.func
+    callee = index.evaluate(wrapper.func, func.module, func)
+    if not isinstance(callee, External) or qual_match(callee.qualname, SYNC_TO_ASYNC) is None:
+        return None
+    sensitive = keyword_arg(wrapper, "thread_sensitive")
+    if sensitive is not None and not is_true(sensitive):
+        return None
+    args = positional_args(wrapper)
+    return args[0] if args else None
 
 
 def _is_connection_object(index: ProjectIndex, func: FunctionInfo,

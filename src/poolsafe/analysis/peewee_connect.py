@@ -519,7 +519,8 @@ def _gap(index: ProjectIndex, func: FunctionInfo, connect: cst.Call, db: str) ->
     if start is None:
         return None
     closes = [c for c in func.direct_calls
-              if _database_call(index, func.module, func, c, "close") == db
+              if (_database_call(index, func.module, func, c, "close") == db
+                  or _holder_method_closes(index, func, c, db))
               and order.get(id(c), -1) > start]
     if not closes:
         later = [c for c in func.direct_calls if order.get(id(c), -1) > start
@@ -529,12 +530,35 @@ def _gap(index: ProjectIndex, func: FunctionInfo, connect: cst.Call, db: str) ->
         return None
     first = min(order[id(c)] for c in closes)
     between = [n for n in iter_nodes(func.node.body) if start < order[id(n)] < first]
-    if any(isinstance(n, cst.Return) for n in between):
+    if any(isinstance(n, cst.Return) and not _holds_close(n, closes) for n in between):
         return "path"
     if any(isinstance(n, cst.Call) and n is not connect and call_may_raise(n)
            and not _only_inspects(n, db) for n in between):
         return "exception"
     return None
+
+
+def _holds_close(stmt: cst.Return, closes: list[cst.Call]) -> bool:
+    """`return gateway.done(key)`: the return's value is the close itself."""
+    return any(n is c for n in iter_nodes(stmt) for c in closes)
+
+
+def _holder_method_closes(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
+                          db: str) -> bool:
+    """`call` is a method of the object that holds the database, and the method
+    closes that attribute: `store.finish()` for `store.database`, where `Store.finish`
+    runs `self.database.close()` (a project wrapper with a close method, a
+    middleware's `process_response()` called by hand)."""
+    holder, _, attr = db.rpartition(".")
+    f = call.func
+    if not holder or not isinstance(f, cst.Attribute) or dotted_name(f.value) != holder:
+        return False
+    callee = index.evaluate(f, func.module, func)
+    if not isinstance(callee, FunctionRef) or callee.func is func or callee.func.cls is None:
+        return False
+    method = callee.func
+    return any(_database_call(index, method.module, method, c, "close") == f"self.{attr}"
+               for c in method.direct_calls)
 
 
 def _hook_gap(index: ProjectIndex) -> str | None:

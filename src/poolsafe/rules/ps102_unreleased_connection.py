@@ -265,7 +265,11 @@ class UnreleasedConnection(Rule):
     function that only connects a server database and returns nothing, `def
     connect(): _db.connect()`) is a connect where it is called, in any module, and
     its close wrapper (`def close(): _db.close()`) a close; so is a function that only
-    calls such a wrapper (`def open_session(): connect()`), a few levels deep. Those
+    calls such a wrapper (`def open_session(): connect()`), a few levels deep. A
+    database kept on a project object (`gateway.database.connect()`) is closed by a
+    method of that object that closes the attribute (`gateway.done()` where `def
+    done(self): self.database.close()`), judged like `gateway.database.close()` at
+    the same place (in a `finally`, or with nothing that can raise before it). Those
     findings are fixed by hand. A module-level function that no project code calls,
     in a module that only one-shot scripts import (an updater script's action whose
     call is commented out, or one run by hand), is a script's: each run of the script

@@ -120,7 +120,11 @@ class DjangoConnectionOutsideRequest(Rule):
     `connection`, on `connections["default"]`, or on each `conn` of `for conn in
     connections.all():`. A loop over `connections.all()` that only opens or reads
     them (`conn.ensure_connection()`), or a method of the same name on an object of
-    your own, closes nothing.
+    your own, closes nothing. In a coroutine, a close awaited through asgiref,
+    `await sync_to_async(close_old_connections)()` (thread-sensitive, the default),
+    is a close: it runs on the one thread that also runs Django's async ORM queries
+    (`async for order in Order.objects...`); under `thread_sensitive=False` it runs
+    on a pool's thread and closes that thread's connection, not the coroutine's.
 
     The function run may live in a module that spells no Django word at all: its
     database work is then a project helper of another module (`Thread(target=refresh)`

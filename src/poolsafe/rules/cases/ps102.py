@@ -9143,3 +9143,48 @@ INVALID += [
          note="look-alike: a commit before the base's close() outside a `finally`: a "
               "failed commit skips the release"),
 ]
+
+# Issue 33, round 42 (breadth86's tune half: a peewee integration's own unittest): the
+# database is an attribute of a project object, and the object's method closes it
+# (`self.database.close()`): a call of that method on the same object after the connect
+# is the release, as `holder.database.close()` would be.
+_HOLDER_METHOD = """\
+import os
+
+from playhouse.db_url import connect
+
+
+class Gateway:
+    def __init__(self, database=None):
+        if database is None:
+            database = connect(os.environ["DATABASE_URL"])
+        self.database = database
+
+    def done(self, result):
+        if not self.database.is_closed():
+            self.database.close()
+        return result
+
+
+gateway = Gateway()
+
+
+def lookup(key):
+@BODY@
+"""
+
+VALID += [
+    Case(_HOLDER_METHOD.replace("@BODY@", """\
+    gateway.database.connect()
+    return gateway.done(key)"""),
+         note="the holder's method that closes its database ends the connection, with "
+              "nothing in between"),
+    Case(_HOLDER_METHOD.replace("@BODY@", """\
+    gateway.database.connect()
+    try:
+        row = gateway.database.execute_sql("SELECT 1").fetchone()
+    finally:
+        gateway.done(None)
+    return row"""),
+         note="the holder's closing method in a `finally`"),
+]

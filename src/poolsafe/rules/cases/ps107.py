@@ -4488,3 +4488,40 @@ VALID += [
          note="look-alike: the class's one base is a library's: `super().settle` is not "
               "the project's method of that name"),
 ]
+
+_ASYNC_POLLER = """\
+import asyncio
+
+from asgiref.sync import sync_to_async
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections, connection
+
+from models import Order
+
+
+async def watch_paid():
+    rounds = 0
+    while True:
+        async for order in Order.objects.filter(paid=True):
+            print(order.pk)
+{close}        rounds += 1
+        await asyncio.sleep(5)
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        asyncio.run(watch_paid())
+"""
+
+VALID += [
+    Case(_ASYNC_POLLER.format(
+        close="        await sync_to_async(close_old_connections)()\n"),
+         path="shop/management/commands/watch.py", files=dict(_FILES),
+         note="a coroutine's polling loop that closes through `sync_to_async(close)()`: "
+              "thread-sensitive by default, the thread the async ORM's queries use"),
+    Case(_ASYNC_POLLER.format(
+        close="        if rounds % 100 == 0:\n"
+              "            await sync_to_async(connection.close)()\n"),
+         path="shop/management/commands/watch.py", files=dict(_FILES),
+         note="the same every hundredth round, with `connection.close` wrapped"),
+]
