@@ -722,3 +722,29 @@ def load(names):
     assert line == 8
     assert "from `sessionmaker(bind=engine)()`" in message, message
     assert "call()" not in message, message
+
+
+def test_an_engine_disposed_outside_a_finally_is_not_said_to_be_dropped() -> None:
+    app = '''from sqlalchemy import create_engine, text
+
+
+def copy_rows(url):
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id FROM items")).all()
+    engine.dispose()
+    return rows
+
+
+def count_rows(url):
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM items")).scalar()
+'''
+    result = scan_sources({"app.py": app}, ScanOptions(select={"PS202"}))
+    found = {f.line: f.message for f in result.findings}
+    assert set(found) == {5, 13}, found
+    assert "calls `dispose()` on it only when nothing raises first" in found[5]
+    assert "call `dispose()` in a `finally`" in found[5]
+    assert "drops it at the end" in found[13]
+    assert "dispose" not in found[13]

@@ -535,6 +535,16 @@ class EnginePerCall(Rule):
                     "the last one, which is never closed: each call leaves a pool open; "
                     "bind once at startup and `await db.pop_bind().close()` at shutdown",
                 )
+            elif route is None and _disposed_outside_finally(func.node.body, ec.call):
+                end = "dispose" if engine else "close"
+                yield self.finding(
+                    ec.call,
+                    f"`{short}()` in `{func.name}` builds {what} on every call and "
+                    f"calls `{end}()` on it only when nothing raises first (not in a "
+                    "`finally`): an error before it drops the pool with its connections "
+                    f"open; call `{end}()` in a `finally`, or create it once (module "
+                    "level, app factory, lifespan or a cached factory) and reuse it",
+                )
             elif route is None:
                 yield self.finding(
                     ec.call,
@@ -850,6 +860,16 @@ def _disposed_in_finally(scope: cst.CSTNode, call: cst.Call,
             if helpers is not None and _helper_disposes(*helpers, c, names):
                 return True
     return False
+
+
+def _disposed_outside_finally(scope: cst.CSTNode, call: cst.Call) -> bool:
+    """The engine or pool `call` builds is bound to a name whose `dispose()`
+    (`close()`, ...) the scope calls, but in no `finally` (`_disposed_in_finally`
+    said no): the success path closes it, an error before that leaves it."""
+    names = {t.target.value for node in iter_nodes(scope) if isinstance(node, cst.Assign)
+             and strip_await(node.value)[0] is call
+             for t in node.targets if isinstance(t.target, cst.Name)}
+    return bool(names) and any(_closes(c, names) for c in iter_calls(scope))
 
 
 def _closes(call: cst.BaseExpression, names: set[str]) -> bool:
