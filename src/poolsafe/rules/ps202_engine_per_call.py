@@ -23,6 +23,7 @@ from poolsafe.analysis.di_providers import per_injection_factory
 from poolsafe.analysis.engines import (
     GINO_BIND_QUALNAME,
     EngineCall,
+    callers_dialect,
     engine_calls,
     engine_url,
     gives_held_connection,
@@ -154,8 +155,9 @@ class EnginePerCall(Rule):
     `execution_options(...)` is an engine over the same pool: kept or returned, it
     keeps the engine it was made from.
     An engine whose URL names an embedded database (`sqlite:///app.db`,
-    `sqlite://`, `duckdb:///x.duckdb`) is not reported at all, in a loop or per
-    call: its connections are file handles of this process, with no server whose
+    `sqlite://`, `duckdb:///x.duckdb`; also a factory's URL parameter that every
+    project call outside the tests fills with such a URL) is not reported at all,
+    in a loop or per call: its connections are file handles of this process, with no server whose
     connection slots a new engine per call would use up; the same holds for a
     dialect over an HTTP API (`gsheets://`, `bigquery://`), and for a DBUtils pool
     whose `creator` is `sqlite3`; nor is an engine whose `creator` hands back a
@@ -766,8 +768,11 @@ def _serverless_engine(index: ProjectIndex, module: ModuleInfo, func: FunctionIn
         made_by = external_name(index, creator, module, func) if creator is not None else None
         return made_by is not None and made_by.split(".", 1)[0] in _EMBEDDED_DRIVERS
     url = engine_url(call)
-    return url is not None and holds_no_server_slot(
-        dialect_of(string_prefix(index, url, module, func)))
+    if url is None:
+        return False
+    dialect = dialect_of(string_prefix(index, url, module, func))
+    return holds_no_server_slot(dialect if dialect is not None
+                                else callers_dialect(index, url, func))
 
 
 def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,

@@ -4450,3 +4450,33 @@ VALID += [
                                                  "    Store.init_db(url)\n",
                 "store/cli.py": _STORE_ARGPARSE}),
 ]
+
+# A factory whose URL parameter every project caller fills with an SQLite URL builds
+# SQLite engines: no server connection slots (lead86, from large86's held half).
+_PER_CALL_FACTORY_URL = """\
+from sqlalchemy import MetaData, create_engine
+
+metadata = MetaData()
+
+
+def reference_engine(url):
+    engine = create_engine(url)@MARK@
+    metadata.create_all(engine)
+    return engine
+
+
+def same_schema(other):
+    reference = reference_engine(@ARG@)
+    return sorted(reference.table_names()) == sorted(other.table_names())
+"""
+
+VALID += [
+    Case(_PER_CALL_FACTORY_URL.replace("@MARK@", "").replace("@ARG@", '"sqlite://"'),
+         note="the factory's only caller passes an in-memory SQLite URL"),
+]
+
+INVALID += [
+    Case(_PER_CALL_FACTORY_URL.replace("@MARK@", "  # expect: PS202")
+         .replace("@ARG@", '"postgresql://db/reference"'),
+         note="look-alike: the caller passes a PostgreSQL URL"),
+]

@@ -1869,12 +1869,14 @@ INVALID += [
 
 # Helper large74, round 33: the engine of a model module's `drop_tables()` that only
 # the tests' tearDown calls (production modules import the module but never name the
-# function): built and used once per test, never in a production process.
+# function): built and used once per test, never in a production process. (The engine
+# is kept in a module list: one only lent to `drop_all` dies with the call, lead86.)
 _MODEL_WITH_TEARDOWN = """\
 from sqlalchemy import Column, Integer, create_engine
 from sqlalchemy.orm import declarative_base
 
 BASE = declarative_base()
+ENGINES = []
 
 
 class Meeting(BASE):
@@ -1885,6 +1887,7 @@ class Meeting(BASE):
 def drop_tables(db_url):
     engine = create_engine(db_url){mark}
     BASE.metadata.drop_all(engine)
+    ENGINES.append(engine)
 """
 
 _TEARDOWN_TEST = ("import unittest\n\nimport model\n\n\n"
@@ -2425,16 +2428,52 @@ def inspector_for(name):
     return insp
 """, note="look-alike: the Inspector, which holds the engine, is returned"),
     Case("""
-import time
-
 import pandas as pd
 from sqlalchemy import create_engine
 
 
-def poll(query, seconds):
+def load(query):
     engine = create_engine("postgresql://etl@db/warehouse")  # expect: PS203
-    while True:
-        print(pd.read_sql(query, engine))
-        time.sleep(seconds)
-""", note="look-alike: a `while` loop reuses the engine's pooled connection after idling"),
+    frame = pd.read_sql(query, engine)
+    return frame, engine
+""", note="look-alike: the engine pandas borrowed from is also returned, and kept"),
+]
+
+# An engine factory whose URL is a parameter is judged by what its callers pass: every
+# project call giving an SQLite URL makes it an SQLite engine, whatever server driver
+# the project also declares (lead86, from large86's held half).
+_FACTORY_OF_CALLERS_URL = """\
+from sqlalchemy import MetaData, create_engine
+
+metadata = MetaData()
+
+
+def reference_engine(url@DEFAULT@):
+    engine = create_engine(url)@MARK@
+    metadata.create_all(engine)
+    return engine
+
+
+def same_schema(other):
+    reference = reference_engine(@ARG@)
+    return sorted(reference.table_names()) == sorted(other.table_names())
+"""
+
+VALID += [
+    Case(_FACTORY_OF_CALLERS_URL.replace("@DEFAULT@", "").replace("@MARK@", "")
+         .replace("@ARG@", '"sqlite://"'),
+         files={"requirements.txt": "sqlalchemy\npsycopg2-binary\n"},
+         note="the factory's only caller passes an SQLite URL"),
+    Case(_FACTORY_OF_CALLERS_URL.replace("@DEFAULT@", '="sqlite://"').replace("@MARK@", "")
+         .replace("@ARG@", ""),
+         files={"requirements.txt": "sqlalchemy\npsycopg2-binary\n"},
+         note="the caller leaves the URL to the parameter's SQLite default"),
+]
+
+INVALID += [
+    Case(_FACTORY_OF_CALLERS_URL.replace("@DEFAULT@", "").replace("@MARK@", "  # expect: PS203")
+         .replace("@ARG@", 'os.environ["DATABASE_URL"]').replace(
+             "from sqlalchemy", "import os\n\nfrom sqlalchemy", 1),
+         files={"requirements.txt": "sqlalchemy\npsycopg2-binary\n"},
+         note="look-alike: the caller passes a URL from the environment (PostgreSQL driver)"),
 ]
