@@ -826,6 +826,15 @@ class ExceptWithoutRollback(Rule):
                              "before it (whatever was done before this call, and this "
                              "`try`'s earlier work), which the code after it goes on (and "
                              "may commit) without")
+        elif shared is not None and (kind is None or kind.key not in _WHOLE_TRANSACTION_ABORTS) \
+                and _only_flushes(try_stmt, resource) \
+                and (other := _session_reached_otherwise(ctx, func, try_stmt, handler,
+                                                         resource)) is not None:
+            plan.mark_unsafe(f"{shared}: {other}; that can raise on the client (SQLAlchemy's "
+                             "`InvalidRequestError`, `NoResultFound`) or fail one statement "
+                             "with nothing rolled back, and the rollback then also discards "
+                             "what the transaction held before it, which the code after it "
+                             "goes on (and may commit) without")
         elif shared is not None and not _only_flushes(try_stmt, resource) \
                 and (kind is None or kind.key not in _WHOLE_TRANSACTION_ABORTS):
             plan.mark_unsafe(f"{shared}: the rollback also discards whatever was done "
@@ -1263,6 +1272,53 @@ def _refused_on_the_client(try_stmt: cst.Try | cst.TryStar,
                 return None
             if method in _QUEUEING_METHODS:
                 return method
+    return None
+
+
+def _session_reached_otherwise(ctx: FileContext, func: FunctionInfo,
+                               try_stmt: cst.Try | cst.TryStar,
+                               handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                               resource: str) -> str | None:
+    """Why the `try` may work on `resource` under another name before its first
+    `<resource>.commit()` / `flush()`, where `_only_flushes` and
+    `_refused_on_the_client` read only calls spelled on `resource`: a local bound to
+    it or to one of its methods (`s = db.session`, `add = db.session.add`), a
+    Flask-SQLAlchemy `Model.query` (the same session), or a call of a project
+    function (which may queue an object or query on it). Each of these can raise on
+    the client (`UnmappedInstanceError`, `NoResultFound`) or fail one statement,
+    with nothing rolled back; the rollback then discards what the transaction held
+    before. None when the handler takes only errors a statement raises, or there is
+    none of these."""
+    if handler.type is not None and all(
+            (dotted_name(t) or "").rsplit(".", 1)[-1] in _SERVER_ONLY_ERRORS | _NOT_A_REFUSAL
+            for t in exception_types(handler.type)):
+        return None
+    aliases: set[str] = set()
+    for name, values in func.locals.items():
+        for bound in values:
+            if isinstance(bound, (cst.Name, cst.Attribute)):
+                dotted = dotted_name(bound) or ""
+                if dotted == resource or dotted.startswith(resource + "."):
+                    aliases.add(name)
+    for node in iter_nodes(try_stmt.body):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and dotted_name(node.func.value) == resource \
+                and node.func.attr.value in ("commit", "flush"):
+            return None
+        if isinstance(node, cst.Name) and node.value in aliases:
+            return (f"`{node.value}` is `{resource}` (or one of its methods) under another "
+                    "name, used before the commit")
+        if isinstance(node, cst.Attribute) and node.attr.value == "query" \
+                and dotted_name(node.value) != resource:
+            shown = dotted_name(node) or "query"
+            return (f"`{shown}` queries through the same session (Flask-SQLAlchemy's "
+                    "`Model.query`) before the commit")
+        if isinstance(node, cst.Call):
+            callee = ctx.index.evaluate(node.func, func.module, func)
+            if isinstance(callee, FunctionRef):
+                shown = dotted_name(node.func) or callee.func.name
+                return (f"`{shown}()` is a project function called before the commit, "
+                        f"which may work on `{resource}` (queue an object, query)")
     return None
 
 

@@ -1,0 +1,132 @@
+"""fix86 (benchmarks/README.md, "fix86"): PS103's rollback on a shared session when the
+`try` reaches the session under another name before its commit.
+
+fix85 made the rollback unsafe where the `try` calls `<session>.add/add_all/delete/
+expunge(...)` (they refuse their object on the client, with nothing rolled back), but read
+only calls spelled on the session. The same refusal, or a `NoResultFound`, reached through
+a local bound to the session or to one of its methods (`s = Session`, `add = Session.add`),
+a project helper that queues on it, or Flask-SQLAlchemy's `Model.query` (the same session),
+was still a safe fix; executed here on SQLite: the caller's pending rename is stored by the
+original and lost with the rollback. Now each is an unsafe fix with that reason; a `try`
+that only sets an attribute and commits keeps the safe rollback.
+
+Also: a model's `delete()` whose only call of that name in the project is its own
+`db.session.delete(self)` (a session's method) was taken for a method every caller of which
+leaves the request (`_flask_callers_leave`, true of no call at all): not reported. It is
+now (cases/ps103.py, the last INVALID case)."""
+
+from __future__ import annotations
+
+from fix_checks import one_safe_fix, only_an_unsafe_fix
+from test_fix_fix85 import _run_remove
+
+HEAD = """from sqlalchemy import create_engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("mysql+pymysql://app@db/app", pool_pre_ping=True)
+Session = scoped_session(sessionmaker(bind=engine))
+
+
+"""
+
+ALIAS = HEAD + """def remove(obj):
+    drop = Session.delete
+    try:
+        drop(obj)
+        Session.commit()
+        return True
+    except SQLAlchemyError:
+        print("not removed")
+        return False
+"""
+
+OTHER_NAME = HEAD + """def remove(obj):
+    s = Session
+    try:
+        s.delete(obj)
+        Session.commit()
+        return True
+    except SQLAlchemyError:
+        print("not removed")
+        return False
+"""
+
+HELPER = HEAD + """def drop(obj):
+    Session.delete(obj)
+
+
+def remove(obj):
+    try:
+        drop(obj)
+        Session.commit()
+        return True
+    except SQLAlchemyError:
+        print("not removed")
+        return False
+"""
+
+
+def _unsafe_and_executed(source: str, reason: str) -> None:
+    fixed = only_an_unsafe_fix("PS103", {"store.py": source}, "store.py", reason,
+                               shows="Session.rollback()")
+    # the original printed, returned False and left the caller's rename to its commit;
+    # the rollback (what main's safe fix wrote) discarded it
+    assert _run_remove(source) == (False, "new")
+    assert _run_remove(fixed) == (False, "old")
+
+
+def test_a_local_bound_to_a_session_method_makes_the_rollback_unsafe() -> None:
+    _unsafe_and_executed(ALIAS, "`drop` is `Session` (or one of its methods) under another name")
+
+
+def test_a_local_bound_to_the_session_makes_the_rollback_unsafe() -> None:
+    _unsafe_and_executed(OTHER_NAME, "`s` is `Session` (or one of its methods) under another name")
+
+
+def test_a_project_helper_before_the_commit_makes_the_rollback_unsafe() -> None:
+    _unsafe_and_executed(HELPER, "`drop()` is a project function called before the commit")
+
+
+def test_a_model_query_before_the_commit_makes_the_rollback_unsafe() -> None:
+    source = """from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.exc import SQLAlchemyError
+
+db = SQLAlchemy()
+
+
+class User(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String)
+
+
+def rename(uid, name):
+    try:
+        user = User.query.filter_by(id=uid).one()
+        user.name = name
+        db.session.commit()
+    except SQLAlchemyError as e:
+        print("failed", e)
+"""
+    only_an_unsafe_fix("PS103", {"store.py": source}, "store.py",
+                       "`User.query` queries through the same session",
+                       shows="db.session.rollback()")
+
+
+def test_setting_an_attribute_and_committing_keeps_the_rollback_safe() -> None:
+    # no call before the commit: what fails is the flush, rolled back already
+    source = HEAD + """def rename(item, name):
+    try:
+        item.name = name.strip()
+        Session.commit()
+        return True
+    except SQLAlchemyError:
+        print("not renamed")
+        return False
+"""
+    assert "Session.rollback()" in one_safe_fix("PS103", {"store.py": source}, "store.py")
+
+
+def test_a_server_error_handler_keeps_the_helper_shape_safe() -> None:
+    source = HELPER.replace("SQLAlchemyError", "IntegrityError")
+    assert "Session.rollback()" in one_safe_fix("PS103", {"store.py": source}, "store.py")
