@@ -130,3 +130,58 @@ def test_setting_an_attribute_and_committing_keeps_the_rollback_safe() -> None:
 def test_a_server_error_handler_keeps_the_helper_shape_safe() -> None:
     source = HELPER.replace("SQLAlchemyError", "IntegrityError")
     assert "Session.rollback()" in one_safe_fix("PS103", {"store.py": source}, "store.py")
+
+
+# The same through a helper in a session the function opened, with a commit after the
+# `try` (fix85's `_client_error_work_committed` read only calls spelled on the session):
+# the original commits the rows queued before the refused one; the rollback discards them.
+SEED = """from sqlalchemy import Column, Integer, create_engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import declarative_base, sessionmaker
+
+engine = create_engine("sqlite://")
+Maker = sessionmaker(bind=engine)
+Base = declarative_base()
+
+
+class Item(Base):
+    __tablename__ = "items"
+    id = Column(Integer, primary_key=True)
+
+
+def put(session, row):
+    session.add(row)
+
+
+def seed(rows):
+    session = Maker()
+    try:
+        for row in rows:
+            put(session, row)
+    except SQLAlchemyError as e:
+        print("seed failed", type(e).__name__)
+    session.commit()
+    session.close()
+"""
+
+
+def _run_seed(text: str) -> int:
+    """`seed()` of a mapped row then an unmapped dict (`add` refuses it on the client):
+    how many rows are stored."""
+    import sqlalchemy
+
+    namespace: dict[str, object] = {"__name__": "seeding"}
+    exec(compile(text, "seeding.py", "exec"), namespace)
+    engine = namespace["engine"]
+    namespace["Base"].metadata.create_all(engine)  # type: ignore[attr-defined]
+    namespace["seed"]([namespace["Item"](id=1), {"id": 2}])  # type: ignore[operator]
+    with engine.connect() as conn:  # type: ignore[attr-defined]
+        return int(conn.execute(sqlalchemy.text("SELECT count(*) FROM items")).scalar_one())
+
+
+def test_a_helper_refusing_before_a_commit_after_the_try_makes_the_rollback_unsafe() -> None:
+    fixed = only_an_unsafe_fix("PS103", {"seeding.py": SEED}, "seeding.py",
+                               "`put()` is a project function called before the commit",
+                               shows="session.rollback()")
+    assert _run_seed(SEED) == 1
+    assert _run_seed(fixed) == 0

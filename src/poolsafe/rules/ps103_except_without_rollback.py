@@ -579,8 +579,15 @@ class ExceptWithoutRollback(Rule):
     before it in the `try`, that does not hold, and the fix is unsafe: the rollback
     discards the INSERT that whoever commits the connection later stores (a fetch
     after a literal `SELECT` or `... RETURNING` on that cursor always has a result
-    set and counts for nothing). A rollback that would also undo work done
-    before the `try` in the same transaction is not offered: work through the
+    set and counts for nothing). On a shared session whose `try` only queues and commits,
+    the same goes for a refusal reached under another name before the first commit: a
+    local bound to the session or to one of its methods (`s = db.session`, `add =
+    db.session.add`), Flask-SQLAlchemy's `Model.query` (the same session: `NoResultFound`),
+    or a call of a project function, which may queue or query on it: the fix is unsafe,
+    and so it is, with a `commit()` after the `try`, in a session the function opened
+    (the original commits what was queued before the refusal). A rollback that would
+    also undo work done before the `try` in the same transaction is not offered: work
+    through the
     function's own names, through a project function that reaches the module's
     connection or session without being handed it (up to 3 calls down), or through
     an object that holds it (`repo.add(a)` where `repo = Repo(conn)`, or its class's
@@ -845,6 +852,14 @@ class ExceptWithoutRollback(Rule):
             plan.mark_unsafe("inside a transaction block (`with x.begin():`) the rollback "
                              "ends the block's transaction before its exit")
         kept = _client_error_work_committed(func, try_stmt, handler, resource, parents)
+        if kept is None and _takes_client_errors(handler) \
+                and _commits_after(func, try_stmt, resource, parents):
+            other = _session_reached_otherwise(ctx, func, try_stmt, handler, resource)
+            if other is not None:
+                kept = (f"{other}; that can raise on the client (SQLAlchemy's "
+                        "`InvalidRequestError`, `NoResultFound`) with nothing rolled back, "
+                        f"and then `{resource}.commit()` after the `try` stores what the "
+                        "transaction did before it; the rollback discards that work")
         if kept is not None:
             plan.mark_unsafe(kept)
         elif shared is not None and kind is not None and kind.key in _WHOLE_TRANSACTION_ABORTS:
@@ -1476,10 +1491,7 @@ def _client_error_work_committed(func: FunctionInfo, try_stmt: cst.Try | cst.Try
     refused = _refused_on_the_client(try_stmt, handler, resource)
     if call is None and refused is None:
         return None
-    barriers = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
-    if not any(dotted_name(c.func) == f"{resource}.commit"
-               for st in statements_after(try_stmt, func.node, parents, barriers)
-               for c in iter_calls(st)):
+    if not _commits_after(func, try_stmt, resource, parents):
         return None
     why = (f"`{call}()` can raise the driver's error without the server aborting the "
            "transaction (no result set to fetch, no row for `one()`)") if call is not None \
@@ -1488,6 +1500,15 @@ def _client_error_work_committed(func: FunctionInfo, try_stmt: cst.Try | cst.Try
               "nothing rolled back")
     return (f"{why}, and then `{resource}.commit()` after the `try` stores what the "
             "transaction did before it; the rollback discards that work")
+
+
+def _commits_after(func: FunctionInfo, try_stmt: cst.Try | cst.TryStar, resource: str,
+                   parents: dict[int, cst.CSTNode]) -> bool:
+    """`<resource>.commit()` runs in a statement after the `try` (in this function)."""
+    barriers = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+    return any(dotted_name(c.func) == f"{resource}.commit"
+               for st in statements_after(try_stmt, func.node, parents, barriers)
+               for c in iter_calls(st))
 
 
 def _takes_client_errors(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
