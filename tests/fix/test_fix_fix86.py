@@ -185,3 +185,83 @@ def test_a_helper_refusing_before_a_commit_after_the_try_makes_the_rollback_unsa
                                shows="session.rollback()")
     assert _run_seed(SEED) == 1
     assert _run_seed(fixed) == 0
+
+
+# A project subclass of `Session` whose `commit()` runs a statement of its own before
+# `super().commit()`: that statement fails outside any flush (nothing rolled back), so a
+# `try` that "only commits" no longer has the failed flush's rollback behind it.
+AUDITED = """from sqlalchemy import create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session as _Session, scoped_session, sessionmaker
+
+engine = create_engine("mysql+pymysql://app@db/app", pool_pre_ping=True)
+
+
+class AuditedSession(_Session):
+    def commit(self):
+        if self.info.get("audit"):
+            self.execute(text("INSERT INTO audit (id) VALUES (1)"))
+        super().commit()
+
+
+Session = scoped_session(sessionmaker(bind=engine, class_=AuditedSession))
+
+
+def rename(item, name):
+    try:
+        item.name = name
+        Session.commit()
+        return True
+    except SQLAlchemyError:
+        print("not renamed")
+        return False
+"""
+
+
+def _run_audited(text: str) -> tuple[bool, str]:
+    """The caller renames item 1 to "new" (pending), `rename()` of item 2 meets the
+    audit's duplicate key (an `IntegrityError` before the flush), then the caller
+    commits without the audit: what `rename()` returned and item 1's stored name."""
+    import sqlalchemy
+    from sqlalchemy.orm import declarative_base
+
+    Base = declarative_base()
+
+    class Item(Base):  # type: ignore[valid-type, misc]
+        __tablename__ = "items"
+        id = sqlalchemy.Column(sqlalchemy.Integer, primary_key=True)
+        name = sqlalchemy.Column(sqlalchemy.String)
+
+    real = sqlalchemy.create_engine
+    engine = real("sqlite://")
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("CREATE TABLE audit (id INTEGER PRIMARY KEY)"))
+        conn.execute(sqlalchemy.text("INSERT INTO audit VALUES (1)"))
+    namespace: dict[str, object] = {"__name__": "store"}
+    sqlalchemy.create_engine = lambda *a, **k: engine  # type: ignore[assignment]
+    try:
+        exec(compile(text, "store.py", "exec"), namespace)
+    finally:
+        sqlalchemy.create_engine = real  # type: ignore[assignment]
+    session = namespace["Session"]
+    first, second = Item(id=1, name="old"), Item(id=2, name="b")
+    session.add_all([first, second])  # type: ignore[attr-defined]
+    session.commit()  # type: ignore[attr-defined]
+    first.name = "new"  # the caller's own pending work
+    session.info["audit"] = True  # type: ignore[attr-defined]
+    renamed = namespace["rename"](second, "c")  # type: ignore[operator]
+    session.info["audit"] = False  # type: ignore[attr-defined]
+    session.commit()  # type: ignore[attr-defined]
+    session.remove()  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        stored = conn.execute(sqlalchemy.text("SELECT name FROM items WHERE id = 1")).scalar_one()
+    return renamed, stored
+
+
+def test_a_session_subclass_with_its_own_commit_makes_the_rollback_unsafe() -> None:
+    fixed = only_an_unsafe_fix("PS103", {"store.py": AUDITED}, "store.py",
+                               "the project subclasses `Session` (`AuditedSession.commit()`)",
+                               shows="Session.rollback()")
+    assert _run_audited(AUDITED) == (False, "new")
+    assert _run_audited(fixed) == (False, "old")

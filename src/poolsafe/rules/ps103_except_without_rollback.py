@@ -28,6 +28,7 @@ from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import request_handler
 from poolsafe.analysis.psycopg_transaction_block import psycopg_transaction_block
 from poolsafe.analysis.resources import FunctionResources
+from poolsafe.analysis.rolling_commit import session_subclass_override
 from poolsafe.analysis.session_state import (
     SessionState,
     acquire_history,
@@ -585,7 +586,10 @@ class ExceptWithoutRollback(Rule):
     db.session.add`), Flask-SQLAlchemy's `Model.query` (the same session: `NoResultFound`),
     or a call of a project function, which may queue or query on it: the fix is unsafe,
     and so it is, with a `commit()` after the `try`, in a session the function opened
-    (the original commits what was queued before the refusal). A rollback that would
+    (the original commits what was queued before the refusal). Nor is a failed flush
+    all that can fail there when the project subclasses `Session` with its own `add`,
+    `flush` or `commit` (an audit `INSERT` before `super().commit()`; not a `commit()`
+    that only rolls a failed commit back and re-raises): unsafe too. A rollback that would
     also undo work done before the `try` in the same transaction is not offered: work
     through the
     function's own names, through a project function that reaches the module's
@@ -842,6 +846,14 @@ class ExceptWithoutRollback(Rule):
                              "with nothing rolled back, and the rollback then also discards "
                              "what the transaction held before it, which the code after it "
                              "goes on (and may commit) without")
+        elif shared is not None and (kind is None or kind.key not in _WHOLE_TRANSACTION_ABORTS) \
+                and _only_flushes(try_stmt, resource) \
+                and (override := session_subclass_override(ctx.index)) is not None:
+            plan.mark_unsafe(f"{shared}: the project subclasses `Session` (`{override}()`), "
+                             "and such a method may run a statement that fails outside any "
+                             "flush, with nothing rolled back; the rollback then also "
+                             "discards what the transaction held before it, which the code "
+                             "after it goes on (and may commit) without")
         elif shared is not None and not _only_flushes(try_stmt, resource) \
                 and (kind is None or kind.key not in _WHOLE_TRANSACTION_ABORTS):
             plan.mark_unsafe(f"{shared}: the rollback also discards whatever was done "
