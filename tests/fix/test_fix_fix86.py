@@ -265,3 +265,70 @@ def test_a_session_subclass_with_its_own_commit_makes_the_rollback_unsafe() -> N
                                shows="Session.rollback()")
     assert _run_audited(AUDITED) == (False, "new")
     assert _run_audited(fixed) == (False, "old")
+
+
+# PS203 on Flask-SQLAlchemy's URI: the options entry was written plain (`{"pool_pre_ping":
+# True}`) when the app is made in the function and no `app.config.<method>(...)` call fills
+# it; but a project helper handed the app (`configure(app)`) or `app.config |= {...}` may
+# set options first, which the plain entry replaced (a `pool_size` lost). Now merged.
+FACTORY = """from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+def configure(app):
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 5}
+
+
+def create_app():
+    app = Flask(__name__)
+    @FILL@
+    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+    db.init_app(app)
+    return app
+"""
+
+
+def _engine_options(text: str) -> object:
+    """The app's `SQLALCHEMY_ENGINE_OPTIONS` after `create_app()` (Flask-SQLAlchemy
+    stood in for by a no-op `init_app`)."""
+    import sys
+    import types
+
+    stub = types.ModuleType("flask_sqlalchemy")
+
+    class SQLAlchemy:
+        def init_app(self, app: object) -> None:
+            pass
+
+    stub.SQLAlchemy = SQLAlchemy  # type: ignore[attr-defined]
+    saved = sys.modules.get("flask_sqlalchemy")
+    sys.modules["flask_sqlalchemy"] = stub
+    try:
+        namespace: dict[str, object] = {"__name__": "factory"}
+        exec(compile(text, "factory.py", "exec"), namespace)
+        app = namespace["create_app"]()  # type: ignore[operator]
+    finally:
+        if saved is None:
+            del sys.modules["flask_sqlalchemy"]
+        else:
+            sys.modules["flask_sqlalchemy"] = saved
+    return app.config.get("SQLALCHEMY_ENGINE_OPTIONS")  # type: ignore[attr-defined]
+
+
+def test_options_a_helper_or_an_update_set_first_are_merged_not_replaced() -> None:
+    for fill in ("configure(app)", 'app.config |= {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 5}}'):
+        source = FACTORY.replace("@FILL@", fill)
+        fixed = one_safe_fix("PS203", {"factory.py": source}, "factory.py")
+        assert '{**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "pool_pre_ping": True}' \
+            in fixed, fixed
+        assert _engine_options(source) == {"pool_size": 5}
+        assert _engine_options(fixed) == {"pool_size": 5, "pool_pre_ping": True}
+
+
+def test_a_fresh_app_with_only_literal_config_keys_keeps_the_plain_entry() -> None:
+    source = FACTORY.replace("@FILL@", 'app.config["SECRET_KEY"] = "k"')
+    fixed = one_safe_fix("PS203", {"factory.py": source}, "factory.py")
+    assert '    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}\n' in fixed
+    assert _engine_options(fixed) == {"pool_pre_ping": True}
