@@ -837,6 +837,7 @@ class FunctionFlow:
         sites = facts(self.index).call_sites(func.name)
         if not sites:
             return False
+        judged = 0  # calls that may be of this method: with none, no caller leaves
         for site in sites:
             callee = self.index.evaluate(site.call.func, site.module, site.func)
             if isinstance(callee, FunctionRef) and callee.func is not func:
@@ -860,7 +861,10 @@ class FunctionFlow:
                     or _leaves_when_falsy(site.call, site.func)
                     or leaves_on_falsy_result(site.call, site.func)):
                 return False
-        return True
+            judged += 1
+        # (a model's `delete()` whose only same-named call is its own
+        # `db.session.delete(self)`, a session's method: no caller at all)
+        return judged > 0
 
     @cached_property
     def _flask_handlers_done_after(self) -> bool:

@@ -408,3 +408,24 @@ def _rolls_back_and_raises(handler: cst.ExceptHandler) -> bool:
                and isinstance(s.body[0], cst.Expr) and isinstance(s.body[0].value, cst.Call)
                and dotted_name(s.body[0].value.func) == "self.rollback"
                for s in body.body)
+
+
+#: session methods `_only_flushes` (PS103's fix) takes for a queueing call or a flush
+_FLUSH_PATH_METHODS = ("add", "add_all", "delete", "expunge", "flush", "commit")
+
+
+def session_subclass_override(index: ProjectIndex) -> str | None:
+    """`Class.method` of a project subclass of SQLAlchemy's `Session` that defines one
+    of the methods a `try` may call and still "only flush" (`add`, `flush`, `commit`,
+    ...), its own code being more than that (an audit `INSERT` before `super().commit()`
+    fails outside any flush, with nothing rolled back), or None. A `commit()` that only
+    rolls a failed commit back and re-raises (`_commit_rolls_back`) is not counted."""
+    for module in index.modules_defining(_FLUSH_PATH_METHODS):
+        for cls in module.classes.values():
+            defined = [name for name in _FLUSH_PATH_METHODS if name in cls.methods
+                       and not (name == "commit" and _commit_rolls_back(cls.methods[name]))]
+            if defined and any(isinstance(v, External)
+                               and match_qualname(v.qualname, _SESSION_CLASSES) is not None
+                               for _, v in class_bases(index, cls)):
+                return f"{cls.name}.{defined[0]}"
+    return None

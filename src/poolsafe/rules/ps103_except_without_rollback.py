@@ -28,6 +28,7 @@ from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import request_handler
 from poolsafe.analysis.psycopg_transaction_block import psycopg_transaction_block
 from poolsafe.analysis.resources import FunctionResources
+from poolsafe.analysis.rolling_commit import session_subclass_override
 from poolsafe.analysis.session_state import (
     SessionState,
     acquire_history,
@@ -583,8 +584,18 @@ class ExceptWithoutRollback(Rule):
     before it in the `try`, that does not hold, and the fix is unsafe: the rollback
     discards the INSERT that whoever commits the connection later stores (a fetch
     after a literal `SELECT` or `... RETURNING` on that cursor always has a result
-    set and counts for nothing). A rollback that would also undo work done
-    before the `try` in the same transaction is not offered: work through the
+    set and counts for nothing). On a shared session whose `try` only queues and commits,
+    the same goes for a refusal reached under another name before the first commit: a
+    local bound to the session or to one of its methods (`s = db.session`, `add =
+    db.session.add`), Flask-SQLAlchemy's `Model.query` (the same session: `NoResultFound`),
+    or a call of a project function, which may queue or query on it: the fix is unsafe,
+    and so it is, with a `commit()` after the `try`, in a session the function opened
+    (the original commits what was queued before the refusal). Nor is a failed flush
+    all that can fail there when the project subclasses `Session` with its own `add`,
+    `flush` or `commit` (an audit `INSERT` before `super().commit()`; not a `commit()`
+    that only rolls a failed commit back and re-raises): unsafe too. A rollback that would
+    also undo work done before the `try` in the same transaction is not offered: work
+    through the
     function's own names, through a project function that reaches the module's
     connection or session without being handed it (up to 3 calls down), or through
     an object that holds it (`repo.add(a)` where `repo = Repo(conn)`, or its class's
@@ -830,6 +841,23 @@ class ExceptWithoutRollback(Rule):
                              "before it (whatever was done before this call, and this "
                              "`try`'s earlier work), which the code after it goes on (and "
                              "may commit) without")
+        elif shared is not None and (kind is None or kind.key not in _WHOLE_TRANSACTION_ABORTS) \
+                and _only_flushes(try_stmt, resource) \
+                and (other := _session_reached_otherwise(ctx, func, try_stmt, handler,
+                                                         resource)) is not None:
+            plan.mark_unsafe(f"{shared}: {other}; that can raise on the client (SQLAlchemy's "
+                             "`InvalidRequestError`, `NoResultFound`) or fail one statement "
+                             "with nothing rolled back, and the rollback then also discards "
+                             "what the transaction held before it, which the code after it "
+                             "goes on (and may commit) without")
+        elif shared is not None and (kind is None or kind.key not in _WHOLE_TRANSACTION_ABORTS) \
+                and _only_flushes(try_stmt, resource) \
+                and (override := session_subclass_override(ctx.index)) is not None:
+            plan.mark_unsafe(f"{shared}: the project subclasses `Session` (`{override}()`), "
+                             "and such a method may run a statement that fails outside any "
+                             "flush, with nothing rolled back; the rollback then also "
+                             "discards what the transaction held before it, which the code "
+                             "after it goes on (and may commit) without")
         elif shared is not None and not _only_flushes(try_stmt, resource) \
                 and (kind is None or kind.key not in _WHOLE_TRANSACTION_ABORTS):
             plan.mark_unsafe(f"{shared}: the rollback also discards whatever was done "
@@ -840,6 +868,14 @@ class ExceptWithoutRollback(Rule):
             plan.mark_unsafe("inside a transaction block (`with x.begin():`) the rollback "
                              "ends the block's transaction before its exit")
         kept = _client_error_work_committed(func, try_stmt, handler, resource, parents)
+        if kept is None and _takes_client_errors(handler) \
+                and _commits_after(func, try_stmt, resource, parents):
+            other = _session_reached_otherwise(ctx, func, try_stmt, handler, resource)
+            if other is not None:
+                kept = (f"{other}; that can raise on the client (SQLAlchemy's "
+                        "`InvalidRequestError`, `NoResultFound`) with nothing rolled back, "
+                        f"and then `{resource}.commit()` after the `try` stores what the "
+                        "transaction did before it; the rollback discards that work")
         if kept is not None:
             plan.mark_unsafe(kept)
         elif shared is not None and kind is not None and kind.key in _WHOLE_TRANSACTION_ABORTS:
@@ -1270,6 +1306,53 @@ def _refused_on_the_client(try_stmt: cst.Try | cst.TryStar,
     return None
 
 
+def _session_reached_otherwise(ctx: FileContext, func: FunctionInfo,
+                               try_stmt: cst.Try | cst.TryStar,
+                               handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                               resource: str) -> str | None:
+    """Why the `try` may work on `resource` under another name before its first
+    `<resource>.commit()` / `flush()`, where `_only_flushes` and
+    `_refused_on_the_client` read only calls spelled on `resource`: a local bound to
+    it or to one of its methods (`s = db.session`, `add = db.session.add`), a
+    Flask-SQLAlchemy `Model.query` (the same session), or a call of a project
+    function (which may queue an object or query on it). Each of these can raise on
+    the client (`UnmappedInstanceError`, `NoResultFound`) or fail one statement,
+    with nothing rolled back; the rollback then discards what the transaction held
+    before. None when the handler takes only errors a statement raises, or there is
+    none of these."""
+    if handler.type is not None and all(
+            (dotted_name(t) or "").rsplit(".", 1)[-1] in _SERVER_ONLY_ERRORS | _NOT_A_REFUSAL
+            for t in exception_types(handler.type)):
+        return None
+    aliases: set[str] = set()
+    for name, values in func.locals.items():
+        for bound in values:
+            if isinstance(bound, (cst.Name, cst.Attribute)):
+                dotted = dotted_name(bound) or ""
+                if dotted == resource or dotted.startswith(resource + "."):
+                    aliases.add(name)
+    for node in iter_nodes(try_stmt.body):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and dotted_name(node.func.value) == resource \
+                and node.func.attr.value in ("commit", "flush"):
+            return None
+        if isinstance(node, cst.Name) and node.value in aliases:
+            return (f"`{node.value}` is `{resource}` (or one of its methods) under another "
+                    "name, used before the commit")
+        if isinstance(node, cst.Attribute) and node.attr.value == "query" \
+                and dotted_name(node.value) != resource:
+            shown = dotted_name(node) or "query"
+            return (f"`{shown}` queries through the same session (Flask-SQLAlchemy's "
+                    "`Model.query`) before the commit")
+        if isinstance(node, cst.Call):
+            callee = ctx.index.evaluate(node.func, func.module, func)
+            if isinstance(callee, FunctionRef):
+                shown = dotted_name(node.func) or callee.func.name
+                return (f"`{shown}()` is a project function called before the commit, "
+                        f"which may work on `{resource}` (queue an object, query)")
+    return None
+
+
 def _only_flushes(try_stmt: cst.Try | cst.TryStar, resource: str) -> bool:
     """The `try` body uses `resource` only to queue changes and flush or commit them:
     what fails there is the flush, after which the transaction is rolled back
@@ -1424,10 +1507,7 @@ def _client_error_work_committed(func: FunctionInfo, try_stmt: cst.Try | cst.Try
     refused = _refused_on_the_client(try_stmt, handler, resource)
     if call is None and refused is None:
         return None
-    barriers = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
-    if not any(dotted_name(c.func) == f"{resource}.commit"
-               for st in statements_after(try_stmt, func.node, parents, barriers)
-               for c in iter_calls(st)):
+    if not _commits_after(func, try_stmt, resource, parents):
         return None
     why = (f"`{call}()` can raise the driver's error without the server aborting the "
            "transaction (no result set to fetch, no row for `one()`)") if call is not None \
@@ -1436,6 +1516,15 @@ def _client_error_work_committed(func: FunctionInfo, try_stmt: cst.Try | cst.Try
               "nothing rolled back")
     return (f"{why}, and then `{resource}.commit()` after the `try` stores what the "
             "transaction did before it; the rollback discards that work")
+
+
+def _commits_after(func: FunctionInfo, try_stmt: cst.Try | cst.TryStar, resource: str,
+                   parents: dict[int, cst.CSTNode]) -> bool:
+    """`<resource>.commit()` runs in a statement after the `try` (in this function)."""
+    barriers = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+    return any(dotted_name(c.func) == f"{resource}.commit"
+               for st in statements_after(try_stmt, func.node, parents, barriers)
+               for c in iter_calls(st))
 
 
 def _takes_client_errors(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:

@@ -8,7 +8,9 @@
   assignment right after the URI, merged with what would otherwise apply so no
   option is lost: `{**Base.SQLALCHEMY_ENGINE_OPTIONS, "pool_pre_ping": True}` in a
   config class that inherits options, `{**app.config.get("SQLALCHEMY_ENGINE_OPTIONS",
-  {}), ...}` when the app's configuration may already hold some.
+  {}), ...}` when the app's configuration may already hold some (a call on
+  `app.config`, the app handed to a project helper or `app.config |= {...}` before
+  the URI, a project subclass of `Flask`).
 - An explicit `pool_pre_ping=False` becomes `True`: unsafe (someone chose it).
 - No Flask-SQLAlchemy configuration fix where a project subclass of `SQLAlchemy`
   writes `pool_pre_ping` in its option hook (`options["pool_pre_ping"] = False`):
@@ -27,7 +29,7 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import dotted_name, iter_calls, string_value
+from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, string_value
 from poolsafe.analysis.declared_drivers import declared_requirements
 from poolsafe.analysis.engines import EngineSite, engine_sites, flask_sqlalchemy_hook_sets
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
@@ -220,7 +222,7 @@ def _options_beside(ctx: FileContext, plan: FixPlan, node: cst.CSTNode,
             return Unfixable(CODE, "the URI is not set through `app.config.update(...)`")
         owner = call.func.value.value
         func = enclosing_function(call, parents, ctx.module)
-        value = _app_options_value(ctx, owner, func, call, entry, q)
+        value = _app_options_value(ctx, owner, func, call, entry, q, call)
         plan.replace(call, append_keyword(call, FLASK_SQLALCHEMY_OPTIONS_KEY,
                                           parse_expr(tree, value)))
         plan.description = "add SQLALCHEMY_ENGINE_OPTIONS with pool_pre_ping=True"
@@ -237,7 +239,7 @@ def _options_beside(ctx: FileContext, plan: FixPlan, node: cst.CSTNode,
             return Unfixable(CODE, "the URI is not set on `app.config`")
         owner = target.value.value
         func = enclosing_function(line, parents, ctx.module)
-        value = _app_options_value(ctx, owner, func, None, entry, q)
+        value = _app_options_value(ctx, owner, func, None, entry, q, line)
         config = tree.code_for_node(target.value)
         code = f"{config}[{q}{FLASK_SQLALCHEMY_OPTIONS_KEY}{q}] = {value}"
     else:
@@ -344,9 +346,14 @@ def _classes(ctx: FileContext) -> list[ClassInfo]:
 
 
 def _app_options_value(ctx: FileContext, owner: cst.BaseExpression, func: FunctionInfo | None,
-                       skip: cst.Call | None, entry: str, q: str) -> str:
+                       skip: cst.Call | None, entry: str, q: str,
+                       anchor: cst.CSTNode) -> str:
     """`{"pool_pre_ping": True}` when the app is built in this function from `Flask()`
-    and nothing else fills its configuration first; else merged with what is there."""
+    and nothing else fills its configuration first; else merged with what is there.
+    Before `anchor` (the URI's statement, where the entry goes), the app handed to a
+    call (`configure(app)`), its `config` used otherwise than by a literal key
+    (`app.config |= {...}`, `cfg = app.config`, `app.config[key] = value`), or a
+    project subclass of `Flask` may fill the options: merged."""
     code = ctx.module.tree.code_for_node(owner)
     fresh = "{" + entry + "}"
     merged = ("{**" + f"{code}.config.get({q}{FLASK_SQLALCHEMY_OPTIONS_KEY}{q}, {{}}), {entry}"
@@ -364,4 +371,36 @@ def _app_options_value(ctx: FileContext, owner: cst.BaseExpression, func: Functi
                 f.value, cst.Attribute) and f.value.attr.value == "config" and isinstance(
                 f.value.value, cst.Name) and f.value.value.value == owner.value:
             return merged  # from_object / from_pyfile / update / ... may set options
+    if _options_filled_before(ctx, owner.value, func, bound.expr, anchor):
+        return merged
     return fresh
+
+
+def _options_filled_before(ctx: FileContext, name: str, func: FunctionInfo,
+                           made: cst.Call, anchor: cst.CSTNode) -> bool:
+    """Something before `anchor` in `func` may fill the configuration of the app `name`
+    (made by `made`) in another way than `app.config[<literal key>] = ...` of another
+    key, or an attribute of the app other than `config` (`app.register_blueprint`)."""
+    if isinstance(ctx.index.evaluate(made.func, ctx.module, func), ClassRef):
+        return True  # `MyFlask(__name__)`: its own `__init__` may set options
+    parents = parent_map(func.node)
+    for node in iter_nodes(func.node.body):
+        if node is anchor:
+            return False
+        if not (isinstance(node, cst.Name) and node.value == name):
+            continue
+        parent = parents.get(id(node))
+        if isinstance(parent, cst.AssignTarget) or (
+                isinstance(parent, cst.Attribute) and parent.value is node
+                and parent.attr.value != "config"):
+            continue  # the binding; `app.route`, `app.register_blueprint`, ...
+        if isinstance(parent, cst.Attribute) and parent.value is node:
+            element = parents.get(id(parent))
+            if isinstance(element, cst.Subscript) and element.value is parent \
+                    and len(element.slice) == 1 \
+                    and isinstance(element.slice[0].slice, cst.Index):
+                key = string_value(element.slice[0].slice.value)
+                if key is not None and key != FLASK_SQLALCHEMY_OPTIONS_KEY:
+                    continue  # `app.config["SECRET_KEY"] = ...` (or read)
+        return True
+    return False

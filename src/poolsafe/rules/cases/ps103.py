@@ -7232,3 +7232,25 @@ INVALID += [
                     "run before the `try` in the same transaction, and the code after it goes "
                     "on as if that were kept")),
 ]
+
+# fix86: a model's `delete()` whose only call of that name in the project is its own
+# `db.session.delete(self)`, a session's method: no caller leaves a request after it
+# (there is no caller), so it is reported as a helper nobody calls is.
+INVALID += [
+    Case("""\
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+class Removable:
+    def delete(self):
+        try:
+            db.session.delete(self)
+            db.session.commit()
+            return True
+        except Exception as exc:  # expect: PS103
+            print("not removed:", exc)
+            return False
+""", note="a model mixin's delete(): the same-named call is the session's, not a caller"),
+]
