@@ -2385,3 +2385,26 @@ def reporting_engine():
 """, note=("look-alike: the helper does not dispose; the other engine is disposed by "
                    "the helper but also returned")),
 ]
+
+# issue 31, round 42 (prec86b): a command-line entry under a decorator that runs it once,
+# in place (loguru's `@logger.catch`), is one-shot code for the engine its factory builds
+VALID += [
+    Case("""\
+import sys
+
+from loguru import logger
+from sqlalchemy import create_engine, text
+
+
+def get_engine():
+    return create_engine("postgresql://app@db/app")
+
+
+@logger.catch
+def main():
+    engine = get_engine()
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM t WHERE day = :d"), {"d": sys.argv[1]})
+""", note="the factory's only caller reads `sys.argv[1]` under `@logger.catch`: one run's "
+          "engine"),
+]
