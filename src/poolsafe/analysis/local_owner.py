@@ -183,10 +183,12 @@ def attributes_read(body: cst.CSTNode, root: str, skip: set[int] | None = None) 
             and n.value.value == root and id(n.value) not in (skip or set())}
 
 
-def hands_out(index: ProjectIndex, cls: ClassInfo, attr: str, names: set[str]) -> bool:
+def hands_out(index: ProjectIndex, cls: ClassInfo, attr: str, names: set[str],
+              lent: set[int] | None = None) -> bool:
     """A method among `names` (or one it reaches through `self.other()`) hands out
     `self` or `self.<attr>`, or a name is neither data of the object nor a project
-    method (a library base's method: unknown, so counted as handing out)."""
+    method (a library base's method: unknown, so counted as handing out). The `self`
+    names `lent` (arguments handed to helpers that only use them) do not count."""
     seen: set[str] = set()
     todo = sorted(names)
     while todo:
@@ -200,9 +202,9 @@ def hands_out(index: ProjectIndex, cls: ClassInfo, attr: str, names: set[str]) -
                     or name in cls.annotations:
                 continue  # data of the object (`self.engine`, a model class)
             return True
-        if escapes(method.node, "self", attr, set()):
+        if escapes(method.node, "self", attr, lent or set()):
             return True
-        todo.extend(attributes_read(method.node, "self"))
+        todo.extend(attributes_read(method.node, "self", lent))
     return False
 
 

@@ -281,6 +281,15 @@ class UnreleasedConnection(Rule):
     in a container, or passed to a function that releases it has moved on and
     is not reported here; so is one a chained assignment stores at once
     (`self.conn = conn = pool.getconn()`: the object's own release is judged).
+    Handing it to a project class's constructor moves it on too, unless the object
+    dies with the function: `__init__` only stores it (`self.session = session`), the
+    object is a temporary reached through at once (`len(Guide(day, session).rows())`)
+    or a local bound once and only reached through, the class has no `__exit__`,
+    `__aexit__` or `__del__`, and none of its methods closes the stored session or
+    hands it (or `self`) on. A method that hands `self.session` to a project function
+    or a model's class method that only runs work on it (`session.query(...)`,
+    `execute`, `scalars`, `add`, `commit`) does not hand it on: the session is still
+    the function's to close, and is reported when it does not.
     A function that releases it includes a project function whose body opens with
     `with session:` on the parameter it is handed and uses it nowhere after that
     block (`Session.__exit__` closes it), for a kind whose `with x:` closes (a

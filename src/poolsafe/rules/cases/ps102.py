@@ -9143,3 +9143,71 @@ INVALID += [
          note="look-alike: a commit before the base's close() outside a `finally`: a "
               "failed commit skips the release"),
 ]
+
+# issue 31, round 42 (prec86b): the object that stores the session hands it to helper
+# functions (a module function, a model's class method) that only run work on it: the
+# session stays the object's, which dies with the function, unclosed
+_LENT_HOLDER = """\
+from datetime import date
+
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+app = Flask(__name__)
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+@HELPER@
+
+class Guide:
+    def __init__(self, day, session):
+        self.day = day
+        self.session = session
+
+    def rows(self):
+        return @CALL@
+
+
+@app.get("/guide")
+def guide():
+    session = Session(engine)  @MARK@
+    return {"rows": len(Guide(date.today(), session).rows())}
+"""
+
+INVALID += [
+    Case(_LENT_HOLDER.replace("@HELPER@", """
+
+def active_rows(session):
+    return session.execute(text("SELECT * FROM shows WHERE active")).all()
+""").replace("@CALL@", "active_rows(self.session)").replace("@MARK@", "# expect: PS102"),
+         unfixable="`session` is returned",
+         note="the object hands the session to a helper that only executes on it"),
+    Case(_LENT_HOLDER.replace("@HELPER@", """
+
+class Show:
+    @classmethod
+    def active(cls, session):
+        return session.query(cls).filter_by(active=True).all()
+""").replace("@CALL@", "Show.active(self.session)").replace("@MARK@", "# expect: PS102"),
+         unfixable="`session` is returned",
+         note="through a model's class method that only queries on it"),
+]
+
+VALID += [
+    Case(_LENT_HOLDER.replace("@HELPER@", """
+
+def active_rows(session):
+    rows = session.execute(text("SELECT * FROM shows WHERE active")).all()
+    session.close()
+    return rows
+""").replace("@CALL@", "active_rows(self.session)").replace("  @MARK@", ""),
+         note="look-alike: the helper closes the session it is handed"),
+    Case(_LENT_HOLDER.replace("@HELPER@", """
+OPEN = []
+
+
+def active_rows(session):
+    OPEN.append(session)
+    return session.execute(text("SELECT * FROM shows WHERE active")).all()
+""").replace("@CALL@", "active_rows(self.session)").replace("  @MARK@", ""),
+         note="look-alike: the helper keeps the session it is handed"),
+]
