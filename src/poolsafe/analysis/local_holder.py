@@ -62,9 +62,10 @@ def held_by_local_object(index: ProjectIndex, func: FunctionInfo, call: cst.Call
         return set()
     out: set[str] = set()
     for name, attr in stored.items():
-        lent = _lent_to_helpers(index, cls, attr)
+        lent = lent_to_helpers(index, cls, attr)
+        run = reached_methods(index, cls, read | {"__init__"})
         if attr in read or hands_out(index, cls, attr, read, lent) \
-                or _released_by_class(cls, attr, lent):
+                or released_by_class(cls, attr, lent, run):
             continue
         out.add(name)
     return out
@@ -127,17 +128,19 @@ def _reads_of_instance(func: FunctionInfo, call: cst.Call, stmt: cst.CSTNode,
         if len(func.locals.get(name, ())) != 1:
             return None
         for attr in stored or {""}:
-            if escapes(func.node, name, attr, set()):
+            if escapes(func.node.body, name, attr, set()):
                 return None
-        return attributes_read(func.node, name)
+        return attributes_read(func.node.body, name)
     return None
 
 
-def _released_by_class(cls: ClassInfo, attr: str, lent: set[int]) -> bool:
-    """A method of `cls` releases `self.<attr>` (`self.session.close()`), or hands it
-    to a call (`pool.putconn(self.conn)`, `closing(self.session)`) other than the
-    helpers that only work on it (`lent`: the `self` names of those arguments)."""
-    for method in cls.methods.values():
+def released_by_class(cls: ClassInfo, attr: str, lent: set[int],
+                      methods: list[FunctionInfo] | None = None) -> bool:
+    """A method of `cls` (of `methods` when given: the ones the object's user can
+    run) releases `self.<attr>` (`self.session.close()`), or hands it to a call
+    (`pool.putconn(self.conn)`, `closing(self.session)`) other than the helpers that
+    only work on it (`lent`: the `self` names of those arguments)."""
+    for method in cls.methods.values() if methods is None else methods:
         for node in iter_nodes(method.node.body):
             if not isinstance(node, cst.Call):
                 continue
@@ -155,7 +158,7 @@ def _lent(node: cst.BaseExpression, lent: set[int]) -> bool:
     return isinstance(node, cst.Attribute) and id(node.value) in lent
 
 
-def _lent_to_helpers(index: ProjectIndex, cls: ClassInfo, attr: str) -> set[int]:
+def lent_to_helpers(index: ProjectIndex, cls: ClassInfo, attr: str) -> set[int]:
     """id() of the `self` names of the arguments `self.<attr>` that the methods of
     `cls` hand, alone and by position or keyword, to a project function whose
     parameter only does session work (`_SESSION_WORK`, see `only_runs_statements`)."""
@@ -181,3 +184,29 @@ def _lent_to_helpers(index: ProjectIndex, cls: ClassInfo, attr: str) -> set[int]
 def _is_self_attr(node: cst.BaseExpression, attr: str) -> bool:
     return isinstance(node, cst.Attribute) and node.attr.value == attr \
         and isinstance(node.value, cst.Name) and node.value.value == "self"
+
+
+def dies_with_caller(func: FunctionInfo, call: cst.Call, stored: set[str]) -> set[str] | None:
+    """The attribute names `func` reads on the object `call` (a construction in it)
+    builds, when the object never leaves `func` (None when it may)."""
+    return _reads_of_instance(func, call, func.node, stored)
+
+
+def reached_methods(index: ProjectIndex, cls: ClassInfo, names: set[str]) -> list[FunctionInfo]:
+    """The project methods among `names` (attributes read on an object of `cls`) and
+    those they reach through `self.other`, transitively: every method that can run on
+    an object only so used (`hands_out` has checked that nothing else reaches it)."""
+    seen: set[str] = set()
+    out: list[FunctionInfo] = []
+    todo = sorted(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        method = method_of(index, cls, name, 0)
+        if method is None:
+            continue
+        out.append(method)
+        todo.extend(attributes_read(method.node, "self"))
+    return out

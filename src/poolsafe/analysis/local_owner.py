@@ -52,7 +52,7 @@ def dies_with_local_object(index: ProjectIndex, func: FunctionInfo, resource: st
         inner, _ = strip_await(v)
         made = index.evaluate(inner, func.module, func) if isinstance(inner, cst.Call) else None
         if isinstance(made, Instance) and isinstance(inner, cst.Call) \
-                and _fresh_in_init(index, made.cls, attr, inner):
+                and fresh_in_init(index, made.cls, attr, inner):
             classes.append(made.cls)
         elif _bound_after(v, try_stmt, order, parents):
             rebound.add(id(v))
@@ -130,7 +130,7 @@ def _ancestors(node: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> list[cst.C
     return out
 
 
-def _fresh_in_init(index: ProjectIndex, cls: ClassInfo, attr: str, made: cst.Call) -> bool:
+def fresh_in_init(index: ProjectIndex, cls: ClassInfo, attr: str, made: cst.Call) -> bool:
     """Every `self.<attr> = ...` of `cls` is in its `__init__`, and the object `made`
     builds gets there a fresh connection or session (a call that evaluates to one), or
     `None`: a literal `None`, or a parameter of `__init__` whose default is `None` and
