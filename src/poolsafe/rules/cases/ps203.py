@@ -2408,3 +2408,51 @@ def main():
 """, note="the factory's only caller reads `sys.argv[1]` under `@logger.catch`: one run's "
           "engine"),
 ]
+
+# issue 31, round 42 (prec86b): a factory's engine checked out at once by its only caller,
+# a script's `main()` (`with get_engine().begin() as conn:`): nothing keeps it past the
+# statement, and the run ends
+_TEMPORARY_ENGINE = """\
+import time
+
+from sqlalchemy import create_engine, text
+
+
+def get_engine():
+    return create_engine("postgresql://app@db/app")  @MARK@
+
+
+def main():
+@BODY@
+
+if __name__ == "__main__":
+    main()
+"""
+
+VALID += [
+    Case(_TEMPORARY_ENGINE.replace("  @MARK@", "").replace("@BODY@", """\
+    with get_engine().begin() as conn:
+        conn.execute(text("DELETE FROM sessions WHERE expired"))
+"""), note="the script's only use of the factory is a checkout made at once"),
+]
+
+INVALID += [
+    Case(_TEMPORARY_ENGINE.replace("@MARK@", "# expect: PS203").replace("@BODY@", """\
+    while True:
+        with get_engine().begin() as conn:
+            conn.execute(text("DELETE FROM sessions WHERE expired"))
+        time.sleep(60)
+"""), note="look-alike: the script polls in a `while` loop: a long-running process"),
+    Case(_TEMPORARY_ENGINE.replace("@MARK@", "# expect: PS203").replace("@BODY@", """\
+    with get_engine().begin() as conn:
+        conn.execute(text("DELETE FROM sessions WHERE expired"))
+
+
+def sweeper():
+    engine = get_engine()
+    while True:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM sessions WHERE expired"))
+        time.sleep(60)
+"""), note="look-alike: another caller keeps the factory's engine in a polling loop"),
+]
