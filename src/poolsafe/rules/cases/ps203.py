@@ -2411,15 +2411,22 @@ def main():
 
 # issue 31, round 42 (prec86b): a factory's engine checked out at once by its only caller,
 # a script's `main()` (`with get_engine().begin() as conn:`): nothing keeps it past the
-# statement, and the run ends
-_TEMPORARY_ENGINE = """\
-import time
-
-from sqlalchemy import create_engine, text
+# statement, and the run ends (the scripts are other modules: the executed-fix proof
+# runs the functions of the case's own module, and a polling loop never returns)
+_TEMPORARY_FACTORY = """\
+from sqlalchemy import create_engine
 
 
 def get_engine():
     return create_engine("postgresql://app@db/app")  @MARK@
+"""
+
+_PURGE_SCRIPT = """\
+import time
+
+from sqlalchemy import text
+
+from case import get_engine
 
 
 def main():
@@ -2429,30 +2436,32 @@ if __name__ == "__main__":
     main()
 """
 
-VALID += [
-    Case(_TEMPORARY_ENGINE.replace("  @MARK@", "").replace("@BODY@", """\
+_PURGE_ONCE = """\
     with get_engine().begin() as conn:
         conn.execute(text("DELETE FROM sessions WHERE expired"))
-"""), note="the script's only use of the factory is a checkout made at once"),
+"""
+
+VALID += [
+    Case(_TEMPORARY_FACTORY.replace("  @MARK@", ""),
+         files={"purge.py": _PURGE_SCRIPT.replace("@BODY@", _PURGE_ONCE)},
+         note="the script's only use of the factory is a checkout made at once"),
 ]
 
 INVALID += [
-    Case(_TEMPORARY_ENGINE.replace("@MARK@", "# expect: PS203").replace("@BODY@", """\
+    Case(_TEMPORARY_FACTORY.replace("@MARK@", "# expect: PS203"),
+         files={"purge.py": _PURGE_SCRIPT.replace("@BODY@", """\
     while True:
         with get_engine().begin() as conn:
             conn.execute(text("DELETE FROM sessions WHERE expired"))
         time.sleep(60)
-"""), note="look-alike: the script polls in a `while` loop: a long-running process"),
-    Case(_TEMPORARY_ENGINE.replace("@MARK@", "# expect: PS203").replace("@BODY@", """\
-    with get_engine().begin() as conn:
-        conn.execute(text("DELETE FROM sessions WHERE expired"))
-
-
-def sweeper():
+""")}, note="look-alike: the script polls in a `while` loop: a long-running process"),
+    Case(_TEMPORARY_FACTORY.replace("@MARK@", "# expect: PS203"),
+         files={"purge.py": _PURGE_SCRIPT.replace("@BODY@", _PURGE_ONCE),
+                "sweeper.py": _PURGE_SCRIPT.replace("@BODY@", """\
     engine = get_engine()
     while True:
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM sessions WHERE expired"))
         time.sleep(60)
-"""), note="look-alike: another caller keeps the factory's engine in a polling loop"),
+""")}, note="look-alike: another script keeps the factory's engine in a polling loop"),
 ]
