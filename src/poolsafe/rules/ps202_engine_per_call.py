@@ -1067,6 +1067,8 @@ def _started_by_app_factory(index: ProjectIndex, func: FunctionInfo, depth: int)
             return False
         if caller is None or caller is func:
             continue
+        if func.cls is not None and not factory and caller.cls is not func.cls:
+            return False  # a helper method counts only as the factory's own (`self.x()`)
         if not (is_cli_entry(index, caller)
                 or _started_by_app_factory(index, caller, depth - 1)):
             return False
