@@ -23,7 +23,8 @@ loops:
 Given another argument list (`parser.parse_args(words)`: a bot parsing each message)
 it says nothing.
 
-A plain function (no decorator, named in its module only by calls of it) also reads
+A plain function (named in its module only by calls of it, with no decorator or only
+decorators that run it once in place, see `_wraps_in_place`) also reads
 the process's command line when its own body, outside loops, reads an argument of it
 by position (`url = sys.argv[1]`, `sys.argv[2:]`; not `sys.argv[0]`, the program's
 name, which any helper may log) or runs a click/typer command or group by hand over
@@ -58,7 +59,7 @@ def parses_process_argv(index: ProjectIndex, func: FunctionInfo,
     if any(_parses_argv(index, func, call) and not in_loop(call)
            for call in func.direct_calls):
         return True
-    if func.node.decorators:
+    if not all(_wraps_in_place(index, func, d) for d in func.node.decorators):
         return False
     return (_reads_argv_item(index, func) or any(
         _runs_cli(index, func, call, is_command) and not in_loop(call)
@@ -213,3 +214,77 @@ def _builds_parser(index: ProjectIndex, func: FunctionInfo, call: cst.Call) -> b
 
 def _names_parser(name: str | None) -> bool:
     return name is not None and name.rsplit(".", 1)[-1] == "ArgumentParser"
+
+
+#: library decorators that call the function they wrap once, in place, where it is
+#: called: logging every exception (loguru's `@logger.catch`), caching the result,
+#: profiling or timing the call
+WRAPS_IN_PLACE = frozenset({
+    "loguru.logger.catch", "functools.lru_cache", "functools.cache",
+    "memory_profiler.profile", "line_profiler.profile", "pyinstrument.profile",
+    "codetiming.Timer", "logfire.instrument", "sentry_sdk.monitor",
+})
+
+
+def _wraps_in_place(index: ProjectIndex, func: FunctionInfo, deco: cst.Decorator) -> bool:
+    """`deco` makes `func` no handler of a framework: calling the decorated function
+    runs it once, then and there. A library decorator of `WRAPS_IN_PLACE`
+    (`@logger.catch`, also `@logger.catch(reraise=True)`), or a project decorator of
+    one parameter whose every `return` names one function nested in it (`wrapper`)
+    that calls the parameter once, outside loops, and that names the parameter
+    nowhere else but in `functools.wraps(f)` (a timing or logging wrapper); a project
+    decorator that registers the function or hands it on is none of these."""
+    expr = deco.decorator
+    target = expr.func if isinstance(expr, cst.Call) else expr
+    qual = external_name(index, target, func.module, func.parent)
+    if qual is not None:
+        return qual in WRAPS_IN_PLACE
+    if isinstance(expr, cst.Call):
+        return False  # a project decorator factory: not read
+    value = index.evaluate(target, func.module, func.parent)
+    return isinstance(value, FunctionRef) and _plain_wrapper(value.func)
+
+
+def _plain_wrapper(deco: FunctionInfo) -> bool:
+    params = deco.param_names()
+    if deco.node.decorators or len(params) != 1 or deco.is_async:
+        return False
+    wrapped = params[0]
+    names = {r.value.value for r in deco.returns if isinstance(r.value, cst.Name)}
+    if len(names) != 1 or len(deco.returns) != 1:
+        return False
+    inner = [f for f in deco.module.all_functions if f.parent is deco and f.name in names]
+    if len(inner) != 1:
+        return False
+    wrapper = inner[0]
+    calls = 0
+    # every mention of the parameter: the one call in the wrapper, `wraps(f)`
+    allowed: set[int] = set()
+    for node in iter_nodes(deco.node.body, into_functions=True):
+        if not isinstance(node, cst.Call):
+            continue
+        callee = dotted_name(node.func)
+        if callee in {"wraps", "functools.wraps"} and len(node.args) == 1 \
+                and isinstance(node.args[0].value, cst.Name) \
+                and node.args[0].value.value == wrapped:
+            allowed.add(id(node.args[0].value))
+    for node in wrapper.direct_calls:
+        if isinstance(node.func, cst.Name) and node.func.value == wrapped:
+            if _looped(wrapper, node):
+                return False
+            calls += 1
+            allowed.add(id(node.func))
+    if calls != 1:
+        return False
+    return all(id(node) in allowed for node in iter_nodes(deco.node.body, into_functions=True)
+               if isinstance(node, cst.Name) and node.value == wrapped)
+
+
+def _looped(func: FunctionInfo, call: cst.Call) -> bool:
+    """`call` sits in a loop or a comprehension of `func`'s own body."""
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp,
+                             cst.GeneratorExp)) \
+                and any(n is call for n in iter_nodes(node)):
+            return True
+    return False

@@ -14,7 +14,11 @@ module decides when a checkout handed to a constructor stays the function's to c
   read by a nested function;
 - no method of the class releases the stored attribute or hands it (or `self`) out, and
   the class has no `__exit__` / `__aexit__` / `__del__` (a context manager or finaliser
-  may close it).
+  may close it). Handing `self.session` to a project function (or a static or class
+  method, `Item.active(self.session)`) whose parameter only runs work on it
+  (`session.query(...)`, `execute`, `scalars`, `add`, `commit`, ...; or hands it to
+  such a function in turn) neither releases nor keeps it: the helper uses the session
+  and returns, and the session stays the object's.
 """
 
 from __future__ import annotations
@@ -25,13 +29,17 @@ from poolsafe.analysis.cstutil import children, iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.local_owner import attributes_read, escapes, hands_out, method_of
 from poolsafe.analysis.module import ClassInfo, FunctionInfo
-from poolsafe.analysis.session_reads import param_for
-from poolsafe.analysis.values import ClassRef
+from poolsafe.analysis.session_reads import only_runs_statements, param_for
+from poolsafe.analysis.values import ClassRef, FunctionRef
 
 #: methods whose presence means the object may close what it holds by itself
 _CLOSING_HOOKS = frozenset({"__exit__", "__aexit__", "__del__"})
 #: calls on the stored attribute that release it
 _RELEASES = frozenset({"close", "remove", "release", "dispose", "terminate", "detach"})
+#: what a helper handed the session may do with it and still leave it to the caller
+_SESSION_WORK = frozenset({"execute", "exec", "scalar", "scalars", "query", "get", "add",
+                           "add_all", "merge", "delete", "flush", "commit", "rollback",
+                           "refresh", "expire", "expunge", "exec_driver_sql"})
 
 
 def held_by_local_object(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
@@ -54,7 +62,10 @@ def held_by_local_object(index: ProjectIndex, func: FunctionInfo, call: cst.Call
         return set()
     out: set[str] = set()
     for name, attr in stored.items():
-        if attr in read or hands_out(index, cls, attr, read) or _released_by_class(cls, attr):
+        lent = lent_to_helpers(index, cls, attr)
+        run = reached_methods(index, cls, read | {"__init__"})
+        if attr in read or hands_out(index, cls, attr, read, lent) \
+                or released_by_class(cls, attr, lent, run):
             continue
         out.add(name)
     return out
@@ -117,16 +128,19 @@ def _reads_of_instance(func: FunctionInfo, call: cst.Call, stmt: cst.CSTNode,
         if len(func.locals.get(name, ())) != 1:
             return None
         for attr in stored or {""}:
-            if escapes(func.node, name, attr, set()):
+            if escapes(func.node.body, name, attr, set()):
                 return None
-        return attributes_read(func.node, name)
+        return attributes_read(func.node.body, name)
     return None
 
 
-def _released_by_class(cls: ClassInfo, attr: str) -> bool:
-    """A method of `cls` releases `self.<attr>` (`self.session.close()`), or hands it
-    to a call (`pool.putconn(self.conn)`, `closing(self.session)`)."""
-    for method in cls.methods.values():
+def released_by_class(cls: ClassInfo, attr: str, lent: set[int],
+                      methods: list[FunctionInfo] | None = None) -> bool:
+    """A method of `cls` (of `methods` when given: the ones the object's user can
+    run) releases `self.<attr>` (`self.session.close()`), or hands it to a call
+    (`pool.putconn(self.conn)`, `closing(self.session)`) other than the helpers that
+    only work on it (`lent`: the `self` names of those arguments)."""
+    for method in cls.methods.values() if methods is None else methods:
         for node in iter_nodes(method.node.body):
             if not isinstance(node, cst.Call):
                 continue
@@ -134,11 +148,65 @@ def _released_by_class(cls: ClassInfo, attr: str) -> bool:
             if isinstance(f, cst.Attribute) and f.attr.value in _RELEASES \
                     and _is_self_attr(f.value, attr):
                 return True
-            if any(_is_self_attr(a.value, attr) for a in node.args):
+            if any(_is_self_attr(a.value, attr) and not _lent(a.value, lent)
+                   for a in node.args):
                 return True
     return False
+
+
+def _lent(node: cst.BaseExpression, lent: set[int]) -> bool:
+    return isinstance(node, cst.Attribute) and id(node.value) in lent
+
+
+def lent_to_helpers(index: ProjectIndex, cls: ClassInfo, attr: str) -> set[int]:
+    """id() of the `self` names of the arguments `self.<attr>` that the methods of
+    `cls` hand, alone and by position or keyword, to a project function whose
+    parameter only does session work (`_SESSION_WORK`, see `only_runs_statements`)."""
+    out: set[int] = set()
+    for method in cls.methods.values():
+        for node in iter_nodes(method.node.body):
+            if not isinstance(node, cst.Call):
+                continue
+            for arg in node.args:
+                if arg.star or not _is_self_attr(arg.value, attr):
+                    continue
+                callee = index.evaluate(node.func, method.module, method)
+                if not isinstance(callee, FunctionRef) or callee.func.cls is cls:
+                    continue
+                param = param_for(callee.func, node, arg)
+                if param is not None and only_runs_statements(
+                        index, callee.func, param, _SESSION_WORK):
+                    assert isinstance(arg.value, cst.Attribute)
+                    out.add(id(arg.value.value))
+    return out
 
 
 def _is_self_attr(node: cst.BaseExpression, attr: str) -> bool:
     return isinstance(node, cst.Attribute) and node.attr.value == attr \
         and isinstance(node.value, cst.Name) and node.value.value == "self"
+
+
+def dies_with_caller(func: FunctionInfo, call: cst.Call, stored: set[str]) -> set[str] | None:
+    """The attribute names `func` reads on the object `call` (a construction in it)
+    builds, when the object never leaves `func` (None when it may)."""
+    return _reads_of_instance(func, call, func.node, stored)
+
+
+def reached_methods(index: ProjectIndex, cls: ClassInfo, names: set[str]) -> list[FunctionInfo]:
+    """The project methods among `names` (attributes read on an object of `cls`) and
+    those they reach through `self.other`, transitively: every method that can run on
+    an object only so used (`hands_out` has checked that nothing else reaches it)."""
+    seen: set[str] = set()
+    out: list[FunctionInfo] = []
+    todo = sorted(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        method = method_of(index, cls, name, 0)
+        if method is None:
+            continue
+        out.append(method)
+        todo.extend(attributes_read(method.node, "self"))
+    return out

@@ -52,7 +52,7 @@ def dies_with_local_object(index: ProjectIndex, func: FunctionInfo, resource: st
         inner, _ = strip_await(v)
         made = index.evaluate(inner, func.module, func) if isinstance(inner, cst.Call) else None
         if isinstance(made, Instance) and isinstance(inner, cst.Call) \
-                and _fresh_in_init(index, made.cls, attr, inner):
+                and fresh_in_init(index, made.cls, attr, inner):
             classes.append(made.cls)
         elif _bound_after(v, try_stmt, order, parents):
             rebound.add(id(v))
@@ -130,7 +130,7 @@ def _ancestors(node: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> list[cst.C
     return out
 
 
-def _fresh_in_init(index: ProjectIndex, cls: ClassInfo, attr: str, made: cst.Call) -> bool:
+def fresh_in_init(index: ProjectIndex, cls: ClassInfo, attr: str, made: cst.Call) -> bool:
     """Every `self.<attr> = ...` of `cls` is in its `__init__`, and the object `made`
     builds gets there a fresh connection or session (a call that evaluates to one), or
     `None`: a literal `None`, or a parameter of `__init__` whose default is `None` and
@@ -183,10 +183,12 @@ def attributes_read(body: cst.CSTNode, root: str, skip: set[int] | None = None) 
             and n.value.value == root and id(n.value) not in (skip or set())}
 
 
-def hands_out(index: ProjectIndex, cls: ClassInfo, attr: str, names: set[str]) -> bool:
+def hands_out(index: ProjectIndex, cls: ClassInfo, attr: str, names: set[str],
+              lent: set[int] | None = None) -> bool:
     """A method among `names` (or one it reaches through `self.other()`) hands out
     `self` or `self.<attr>`, or a name is neither data of the object nor a project
-    method (a library base's method: unknown, so counted as handing out)."""
+    method (a library base's method: unknown, so counted as handing out). The `self`
+    names `lent` (arguments handed to helpers that only use them) do not count."""
     seen: set[str] = set()
     todo = sorted(names)
     while todo:
@@ -200,9 +202,9 @@ def hands_out(index: ProjectIndex, cls: ClassInfo, attr: str, names: set[str]) -
                     or name in cls.annotations:
                 continue  # data of the object (`self.engine`, a model class)
             return True
-        if escapes(method.node, "self", attr, set()):
+        if escapes(method.node, "self", attr, lent or set()):
             return True
-        todo.extend(attributes_read(method.node, "self"))
+        todo.extend(attributes_read(method.node, "self", lent))
     return False
 
 

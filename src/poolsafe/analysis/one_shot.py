@@ -203,9 +203,28 @@ def _returned_to_one_shot(index: ProjectIndex, func: FunctionInfo, call: cst.Cal
                 return False
             continue
         local = _assigned_name(site.func.node.body, site.call)
-        if local is None or not _one_shot_local(index, site.func, site.func.node.body, local):
+        if local is None:
+            if not (_checked_out_in_place(site.func, site.call)
+                    and is_cli_entry(index, site.func)):
+                return False
+            continue
+        if not _one_shot_local(index, site.func, site.func.node.body, local):
             return False
     return True
+
+
+def _checked_out_in_place(func: FunctionInfo, call: cst.Call) -> bool:
+    """`call` (a factory's) is only the receiver of a checkout made at once
+    (`with get_engine().begin() as conn:`, `get_engine().connect()`), in a function
+    with no `while` loop: nothing keeps the engine past that statement."""
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.While):
+            return False
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and node.func.value is call:
+            return node.func.attr.value in _ENGINE_USES
+    return False
 
 
 def _binds_only(index: ProjectIndex, func: FunctionInfo, value: cst.BaseExpression,

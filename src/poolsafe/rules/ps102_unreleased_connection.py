@@ -285,6 +285,24 @@ class UnreleasedConnection(Rule):
     in a container, or passed to a function that releases it has moved on and
     is not reported here; so is one a chained assignment stores at once
     (`self.conn = conn = pool.getconn()`: the object's own release is judged).
+    Handing it to a project class's constructor moves it on too, unless the object
+    dies with the function: `__init__` only stores it (`self.session = session`), the
+    object is a temporary reached through at once (`len(Guide(day, session).rows())`)
+    or a local bound once and only reached through, the class has no `__exit__`,
+    `__aexit__` or `__del__`, and none of the methods the function runs on the object
+    (and those they call on `self`) closes the stored session or hands it (or `self`)
+    on. A method that hands `self.session` to a project function or a model's class
+    method that only runs work on it (`session.query(...)`, `execute`, `scalars`,
+    `add`, `commit`) does not hand it on: the session is still the function's to
+    close, and is reported when it does not.
+    The same holds for a session or pooled connection the object opens itself in
+    `__init__` (`self.session = SessionLocal()`): when no method closes it that the
+    functions making the object run on it, and every object of the class the project
+    makes (outside the tests) dies with the function that made it, each call leaves
+    one open; it is reported at the checkout in `__init__` (not fixed: the class needs
+    a `close()` its callers call). An object made at module level (one for the
+    process), returned, stored or passed on is its holder's to close, and one made
+    only by one-shot code (a script's `main()`) dies with the run.
     A function that releases it includes a project function whose body opens with
     `with session:` on the parameter it is handed and uses it nowhere after that
     block (`Session.__exit__` closes it), for a kind whose `with x:` closes (a
@@ -890,6 +908,7 @@ class UnreleasedConnection(Rule):
         yield from self._helper_gaps(ctx)
         yield from self._peewee_gaps(ctx)
         yield from self._inline_gaps(ctx)
+        yield from self._init_gaps(ctx)
         if not is_test_module(ctx.module):
             for provider in leaking_session_factories(ctx.index, ctx.module):
                 yield self.finding(
@@ -1193,6 +1212,24 @@ class UnreleasedConnection(Rule):
                 f"{advice}",
             )
 
+    def _init_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
+        """`__init__` stores a fresh session on `self` that nothing closes, and every
+        object of the class dies with the function that made it."""
+        from poolsafe.analysis.init_checkout import init_checkout_gaps
+
+        for gap in init_checkout_gaps(ctx.index, ctx.module):
+            if all(is_cli_entry(ctx.index, f) for f in gap.makers):
+                continue  # one object per run of a script (see "one-shot code")
+            maker = gap.makers[0]
+            yield self.finding(
+                gap.checkout,
+                f"{gap.conn.kind.label} `self.{gap.attr}` from `{gap.conn.origin}`: "
+                f"`{gap.cls.name}.__init__` keeps it, `{maker.qualname}` "
+                f"({maker.module.path}) drops the object with it, and no method it runs "
+                f"on the object closes it; give `{gap.cls.name}` a `close()` that closes it and "
+                f"call it in a `finally`, or pass in one that the caller closes",
+            )
+
     def _enter_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
         """`__enter__` / `__aenter__` keeps a checkout on `self` and then may raise:
         the `with` statement never calls `__exit__`."""
@@ -1264,6 +1301,11 @@ class UnreleasedConnection(Rule):
         for enter in enter_checkout_gaps(ctx.index, ctx.module):
             if enter.checkout is node:
                 return Unfixable(self.code, _ENTER_BY_HAND)
+        from poolsafe.analysis.init_checkout import init_checkout_gaps
+
+        for init in init_checkout_gaps(ctx.index, ctx.module):
+            if init.checkout is node:
+                return Unfixable(self.code, _INIT_BY_HAND)
         from poolsafe.analysis.helper_checkout import helper_checkout_gaps
 
         for helper in helper_checkout_gaps(ctx.index, ctx.module):
@@ -1601,6 +1643,8 @@ _PEEWEE_BY_HAND = ("a peewee connect(): wrap the work in `with db.connection_con
 
 
 #: why `poolsafe fix` leaves a checkout that `__enter__` keeps and then may raise
+_INIT_BY_HAND = ("the session is kept on `self` by `__init__` and the object is dropped "
+                 "by its callers: give the class a `close()` and call it, by hand")
 _ENTER_BY_HAND = ("the checkout is kept on `self` by `__enter__`: give it back in an "
                   "`except` that re-raises, by hand")
 

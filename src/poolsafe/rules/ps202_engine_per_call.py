@@ -260,12 +260,14 @@ class EnginePerCall(Rule):
     `if __name__ == "__main__": main()`, or only from such functions: `init_db()`
     called by `main()`, or a start-up chain up to six calls below the entry point:
     `serve` -> `run_server()` -> `create_app()` -> `init_storage()` ->
-    `ensure_database()`), an application factory (a plain module-level function
-    that builds a Flask, Quart, FastAPI, Starlette, aiohttp, Sanic, Falcon or
+    `ensure_database()`), an application factory (a plain module-level function,
+    or a method of a class-based factory, `AppFactory(config).create_app()`, that
+    builds a Flask, Quart, FastAPI, Starlette, aiohttp, Sanic, Falcon or
     Litestar application and returns it: `app = Flask(__name__)` ... `return app`;
     the WSGI/ASGI server calls it once per worker process) whose calls in the
     project, if any, are one-shot too, and what only it calls (`check_config()` run
-    by `create_app()`; the same helper also called by a route is still reported),
+    by `create_app()`, or `self.check_database()` by a factory method; the same helper
+    also called by a route is still reported),
     a click/typer command (or one of a Flask CLI group:
     `@audit_cli.command()` on an `AppGroup`, or of a cyclopts `App`:
     `@migrate_app.command(name="sync")`; a chat bot's `@bot.command()` runs per
@@ -278,7 +280,10 @@ class EnginePerCall(Rule):
     `sys.argv[1:]`, on an argparse parser, also one a project helper builds;
     `getopt.getopt(sys.argv[1:], ...)`; `docopt(__doc__)`; not a `parse_args()` of
     an object that is no argparse parser, nor one given another list; and, in a plain
-    undecorated function that its module names only to call it, an argument read
+    function that its module names only to call it, with no decorator or only ones
+    that call it once in place (loguru's `@logger.catch`, `functools.cache`, a
+    profiler's `@profile`, or a project wrapper whose inner function calls it once,
+    outside loops, and that neither registers it nor hands it on), an argument read
     by position, `url = sys.argv[1]` (not `sys.argv[0]`, the program's name), or a
     click/typer group run by hand over the command line, `cli.main(obj=engine)` or
     `cli(standalone_mode=False)` with no `args` or `args=sys.argv[1:]`; a factory
@@ -1066,10 +1071,13 @@ def _started_by_app_factory(index: ProjectIndex, func: FunctionInfo, depth: int)
     calls once per worker process, or a plain function only such factories call; and
     every call of it outside the tests is made outside loops and lambdas, at module
     level, by one-shot code or by a function of which the same holds (to `depth`
-    levels). A factory with no caller in the project counts (the server calls it)."""
-    if depth <= 0 or func.parent is not None or func.cls is not None \
-            or func.node.decorators or runs_per_request(index, func) \
-            or route_framework(index, func) is not None:
+    levels). A factory with no caller in the project counts (the server calls it).
+    A method of a class counts as such a function (`AppFactory(config).create_app()`,
+    a class-based application factory, and the methods it calls on `self`); a static
+    or class method too, no other decorated one."""
+    if depth <= 0 or func.parent is not None \
+            or any(not _method_kind(d) for d in func.node.decorators) \
+            or runs_per_request(index, func) or route_framework(index, func) is not None:
         return False
     factory = _app_factory(index, func)
     called = False
@@ -1084,11 +1092,19 @@ def _started_by_app_factory(index: ProjectIndex, func: FunctionInfo, depth: int)
             return False
         if caller is None or caller is func:
             continue
+        if func.cls is not None and not factory and caller.cls is not func.cls:
+            return False  # a helper method counts only as the factory's own (`self.x()`)
         if not (is_cli_entry(index, caller)
                 or _started_by_app_factory(index, caller, depth - 1)):
             return False
         called = True
     return factory or called
+
+
+def _method_kind(deco: cst.Decorator) -> bool:
+    """`@staticmethod` / `@classmethod`: how a method is bound, not who calls it."""
+    return isinstance(deco.decorator, cst.Name) \
+        and deco.decorator.value in {"staticmethod", "classmethod"}
 
 
 def _app_factory(index: ProjectIndex, func: FunctionInfo) -> bool:

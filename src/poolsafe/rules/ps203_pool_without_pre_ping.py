@@ -152,7 +152,8 @@ class PoolWithoutPrePing(Rule):
     that imports `alembic.context` but runs no migrations, or one a project module
     imports, is judged as application code. So is an engine a factory
     returns (`def get_engine(): return create_engine(url)`) when every call of the
-    factory in the project (at least one) is such code keeping it local, or the
+    factory in the project (at least one) is such code keeping it local or checking
+    out from it at once (`with get_engine().begin() as conn:`, no `while` loop), or the
     top level of a script nothing imports; a factory no project code calls is
     still reported (a library's users may call it per request). A factory that
     returns a `sessionmaker` bound to the engine it builds and keeps no other

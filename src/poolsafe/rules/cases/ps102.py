@@ -9188,3 +9188,187 @@ VALID += [
     return row"""),
          note="the holder's closing method in a `finally`"),
 ]
+
+# issue 31, round 42 (prec86b): the object that stores the session hands it to helper
+# functions (a module function, a model's class method) that only run work on it: the
+# session stays the object's, which dies with the function, unclosed
+_LENT_HOLDER = """\
+from datetime import date
+
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+app = Flask(__name__)
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+@HELPER@
+
+class Guide:
+    def __init__(self, day, session):
+        self.day = day
+        self.session = session
+
+    def rows(self):
+        return @CALL@
+
+
+@app.get("/guide")
+def guide():
+    session = Session(engine)  @MARK@
+    return {"rows": len(Guide(date.today(), session).rows())}
+"""
+
+INVALID += [
+    Case(_LENT_HOLDER.replace("@HELPER@", """
+
+def active_rows(session):
+    return session.execute(text("SELECT * FROM shows WHERE active")).all()
+""").replace("@CALL@", "active_rows(self.session)").replace("@MARK@", "# expect: PS102"),
+         unfixable="`session` is returned",
+         note="the object hands the session to a helper that only executes on it"),
+    Case(_LENT_HOLDER.replace("@HELPER@", """
+
+class Show:
+    @classmethod
+    def active(cls, session):
+        return session.query(cls).filter_by(active=True).all()
+""").replace("@CALL@", "Show.active(self.session)").replace("@MARK@", "# expect: PS102"),
+         unfixable="`session` is returned",
+         note="through a model's class method that only queries on it"),
+]
+
+VALID += [
+    Case(_LENT_HOLDER.replace("@HELPER@", """
+
+def active_rows(session):
+    rows = session.execute(text("SELECT * FROM shows WHERE active")).all()
+    session.close()
+    return rows
+""").replace("@CALL@", "active_rows(self.session)").replace("  @MARK@", ""),
+         note="look-alike: the helper closes the session it is handed"),
+    Case(_LENT_HOLDER.replace("@HELPER@", """
+OPEN = []
+
+
+def active_rows(session):
+    OPEN.append(session)
+    return session.execute(text("SELECT * FROM shows WHERE active")).all()
+""").replace("@CALL@", "active_rows(self.session)").replace("  @MARK@", ""),
+         note="look-alike: the helper keeps the session it is handed"),
+]
+
+# issue 31, round 42 (prec86b): a session (or pooled connection) an object opens in
+# `__init__` and never closes, where every object of the class dies with the function
+# that made it; and the local-holder check reads only the methods the function runs
+_INIT_HOLDER = """\
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+app = Flask(__name__)
+SessionLocal = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
+
+
+def active_rows(session):
+    return session.execute(text("SELECT * FROM shows WHERE active")).all()
+
+
+class Guide:
+    def __init__(self, day):
+        self.day = day
+        self.session = SessionLocal()  @MARK@
+
+    def rows(self):
+        return active_rows(self.session)
+@EXTRA@
+@USE@"""
+
+_INIT_ROUTE = """
+@app.get("/guide")
+def guide():
+    return {"rows": len(Guide("mon").rows())}
+"""
+
+INVALID += [
+    Case(_INIT_HOLDER.replace("@MARK@", "# expect: PS102").replace("@EXTRA@", "")
+         .replace("@USE@", _INIT_ROUTE),
+         unfixable="the session is kept on `self` by `__init__` and the object is dropped "
+                   "by its callers: give the class a `close()` and call it, by hand",
+         note="the object opens its session in `__init__`, hands it to a helper that only "
+              "executes on it, and the route drops the object with the session"),
+    Case("""\
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 5, "dbname=shop")
+
+
+class Orders:
+    def __init__(self):
+        self.conn = pool.getconn()  # expect: PS102
+
+    def count(self):
+        cur = self.conn.cursor()
+        cur.execute("SELECT count(*) FROM orders")
+        return cur.fetchone()[0]
+
+
+def report():
+    orders = Orders()
+    return orders.count()
+""", unfixable="the session is kept on `self` by `__init__` and the object is dropped "
+               "by its callers: give the class a `close()` and call it, by hand",
+         note="a pool checkout kept by the object, which a local bound once drops"),
+    Case(_LENT_HOLDER.replace("@HELPER@", "").replace("@CALL@", "self.session.execute("
+                                                      "text(\"SELECT 1\")).all()")
+         .replace("@MARK@", "# expect: PS102").replace(
+             '    return {"rows": len(Guide(date.today(), session).rows())}',
+             '    guide = Guide(date.today(), session)\n'
+             '    return {"rows": len(guide.rows())}'),
+         unfixable="`session` is handed to `Guide`",
+         note="the route's local has the route's own name (`guide = Guide(...)` in `def "
+              "guide()`): the name of the `def` is no use of the local"),
+    Case(_LENT_HOLDER.replace("@HELPER@", "\nfrom app.audit import audit\n")
+         .replace("@CALL@", "self.session.execute(text(\"SELECT 1\")).all()\n\n"
+                            "    def archive(self):\n"
+                            "        audit(self.session)")
+         .replace("@MARK@", "# expect: PS102"),
+         files={"app/__init__.py": "", "app/audit.py": "def audit(session):\n"
+                                                       "    session.close()\n"},
+         unfixable="`session` is returned",
+         note="a method that may hand the session on exists, but the route never runs it"),
+]
+
+VALID += [
+    Case(_INIT_HOLDER.replace("  @MARK@", "").replace("@EXTRA@", """
+    def close(self):
+        self.session.close()
+""").replace("@USE@", """
+@app.get("/guide")
+def guide():
+    g = Guide("mon")
+    try:
+        return {"rows": len(g.rows())}
+    finally:
+        g.close()
+"""), note="look-alike: the class closes its session and the route calls it in `finally`"),
+    Case(_INIT_HOLDER.replace("  @MARK@", "").replace("@EXTRA@", "").replace("@USE@", """
+GUIDE = Guide("mon")
+
+
+@app.get("/guide")
+def guide():
+    return {"rows": len(GUIDE.rows())}
+"""), note="look-alike: one object for the process, made at module level"),
+    Case(_INIT_HOLDER.replace("  @MARK@", "").replace("@EXTRA@", "").replace("@USE@", """
+def make_guide(day):
+    return Guide(day)
+"""), note="look-alike: the object is returned: its caller's to close"),
+    Case(_INIT_HOLDER.replace("  @MARK@", "").replace("@EXTRA@", "").replace("@USE@", """
+def main():
+    print(len(Guide("mon").rows()))
+
+
+if __name__ == "__main__":
+    main()
+"""), note="look-alike: only a script's `main()` makes the object: one session per run"),
+]

@@ -4480,3 +4480,142 @@ INVALID += [
          .replace("@ARG@", '"postgresql://db/reference"'),
          note="look-alike: the caller passes a PostgreSQL URL"),
 ]
+
+# issue 31, round 42 (prec86b): an entry that reads the command line and is wrapped by a
+# decorator that runs it once, in place (loguru's `@logger.catch`, a project's timing
+# wrapper); and a class-based application factory (a method that builds the app and
+# returns it, and the methods it calls on `self`)
+_WRAPPED_ENTRY = """\
+import functools
+import sys
+import time
+
+from loguru import logger
+from sqlalchemy import create_engine, text
+
+
+def timed(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        start = time.monotonic()
+        result = func(*args, **kwargs)
+        print("took", time.monotonic() - start)
+        return result
+    return wrapper
+@HELPERS@
+
+@DECORATOR@
+def purge():
+    engine = create_engine(sys.argv[1])  @MARK@
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM sessions WHERE expired"))
+"""
+
+_CLASS_FACTORY = """\
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+URL = "postgresql://app@db/app"
+
+
+class Application:
+    def __init__(self, url):
+        self.url = url
+
+    def check_database(self):
+        engine = create_engine(self.url, pool_pre_ping=True)  @MARK@
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT 1")).scalar()
+
+    def create_app(self):
+        app = Flask(__name__)
+        self.check_database()
+        return app
+@TAIL@"""
+
+VALID += [
+    Case(_WRAPPED_ENTRY.replace("@HELPERS@", "").replace("@DECORATOR@", "@logger.catch")
+         .replace("  @MARK@", ""),
+         note="a command-line entry (it reads `sys.argv[1]`) under loguru's `@logger.catch`, "
+              "which runs it once, in place: one engine per run"),
+    Case(_WRAPPED_ENTRY.replace("@HELPERS@", "").replace("@DECORATOR@", "@timed")
+         .replace("  @MARK@", ""),
+         note="the same under the project's timing wrapper, which calls it once"),
+    Case(_CLASS_FACTORY.replace("  @MARK@", "").replace("@TAIL@", ""),
+         note="a class-based application factory: the method that builds and returns the "
+              "app runs once per worker, and so does the helper it calls on `self`"),
+    Case("""\
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+
+
+class AppFactory:
+    def __init__(self, url):
+        self.url = url
+
+    def create_app(self):
+        app = FastAPI()
+        engine = create_engine(self.url, pool_pre_ping=True)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return app
+""", note="a class-based FastAPI factory whose start-up probe engine is dropped"),
+]
+
+INVALID += [
+    Case(_WRAPPED_ENTRY.replace("@HELPERS@", """
+HANDLERS = []
+
+
+def handler(func):
+    HANDLERS.append(func)
+    return func
+""").replace("@DECORATOR@", "@handler").replace("@MARK@", "# expect: PS202"),
+         note="look-alike: a decorator that registers the function: whoever walks the "
+              "table may call it again"),
+    Case(_WRAPPED_ENTRY.replace("@HELPERS@", """
+
+def forever(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        while True:
+            func(*args, **kwargs)
+    return wrapper
+""").replace("@DECORATOR@", "@forever").replace("@MARK@", "# expect: PS202"),
+         note="look-alike: a wrapper that calls the function in a loop"),
+    Case(_CLASS_FACTORY.replace("@MARK@", "# expect: PS202").replace("@TAIL@", """
+
+app = Application(URL).create_app()
+
+
+@app.route("/health")
+def health():
+    return str(Application(URL).check_database())
+"""), note="look-alike: the factory's helper is also called by a route, per request"),
+    Case("""\
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+URL = "postgresql://app@db/app"
+
+
+class Application:
+    def __init__(self, url):
+        self.url = url
+
+    def create_app(self):
+        app = Flask(__name__)
+        engine = create_engine(self.url, pool_pre_ping=True)  # expect: PS202
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return app
+
+
+front = Flask(__name__)
+
+
+@front.route("/sub")
+def sub():
+    return Application(URL).create_app().name
+""", note="look-alike: a route builds the class-based factory's app on every request"),
+]

@@ -2477,3 +2477,83 @@ INVALID += [
          files={"requirements.txt": "sqlalchemy\npsycopg2-binary\n"},
          note="look-alike: the caller passes a URL from the environment (PostgreSQL driver)"),
 ]
+
+# issue 31, round 42 (prec86b): a command-line entry under a decorator that runs it once,
+# in place (loguru's `@logger.catch`), is one-shot code for the engine its factory builds
+VALID += [
+    Case("""\
+import sys
+
+from loguru import logger
+from sqlalchemy import create_engine, text
+
+
+def get_engine():
+    return create_engine("postgresql://app@db/app")
+
+
+@logger.catch
+def main():
+    engine = get_engine()
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM t WHERE day = :d"), {"d": sys.argv[1]})
+""", note="the factory's only caller reads `sys.argv[1]` under `@logger.catch`: one run's "
+          "engine"),
+]
+
+# issue 31, round 42 (prec86b): a factory's engine checked out at once by its only caller,
+# a script's `main()` (`with get_engine().begin() as conn:`): nothing keeps it past the
+# statement, and the run ends (the scripts are other modules: the executed-fix proof
+# runs the functions of the case's own module, and a polling loop never returns)
+_TEMPORARY_FACTORY = """\
+from sqlalchemy import create_engine
+
+
+def get_engine():
+    return create_engine("postgresql://app@db/app")  @MARK@
+"""
+
+_PURGE_SCRIPT = """\
+import time
+
+from sqlalchemy import text
+
+from case import get_engine
+
+
+def main():
+@BODY@
+
+if __name__ == "__main__":
+    main()
+"""
+
+_PURGE_ONCE = """\
+    with get_engine().begin() as conn:
+        conn.execute(text("DELETE FROM sessions WHERE expired"))
+"""
+
+VALID += [
+    Case(_TEMPORARY_FACTORY.replace("  @MARK@", ""),
+         files={"purge.py": _PURGE_SCRIPT.replace("@BODY@", _PURGE_ONCE)},
+         note="the script's only use of the factory is a checkout made at once"),
+]
+
+INVALID += [
+    Case(_TEMPORARY_FACTORY.replace("@MARK@", "# expect: PS203"),
+         files={"purge.py": _PURGE_SCRIPT.replace("@BODY@", """\
+    while True:
+        with get_engine().begin() as conn:
+            conn.execute(text("DELETE FROM sessions WHERE expired"))
+        time.sleep(60)
+""")}, note="look-alike: the script polls in a `while` loop: a long-running process"),
+    Case(_TEMPORARY_FACTORY.replace("@MARK@", "# expect: PS203"),
+         files={"purge.py": _PURGE_SCRIPT.replace("@BODY@", _PURGE_ONCE),
+                "sweeper.py": _PURGE_SCRIPT.replace("@BODY@", """\
+    engine = get_engine()
+    while True:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM sessions WHERE expired"))
+        time.sleep(60)
+""")}, note="look-alike: another script keeps the factory's engine in a polling loop"),
+]
