@@ -11,7 +11,7 @@ import functools
 import re
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -426,7 +426,8 @@ def _broken(entry: dict[str, Any], selected: dict[str, str], checked: set[str],
 
     A pattern that `ProjectIndex.any_file_matches` searched in every file (its key
     marked `EVERY_FILE`) is compared over `everywhere`, every file whose content
-    changed, selected or not; with no such list (files added or removed), it is broken."""
+    changed, selected or not; with no such list (files added or removed), over every
+    file."""
     old_selected = entry["selected"]
     old_checked = entry["checked"]
     if not isinstance(old_selected, dict) or not isinstance(old_checked, list):
@@ -452,11 +453,11 @@ def _broken(entry: dict[str, Any], selected: dict[str, str], checked: set[str],
     for pattern_text, recorded in entry["matched"].items():
         pattern = pattern_of(pattern_text)
         matched = {p for p, _ in recorded}
-        among: list[str] | None = changed
+        among: Iterable[str] = changed
         if pattern_text.partition(":")[2].startswith(EVERY_FILE_MARK):
-            among = everywhere
-        if (among is None
-                or any((p in matched) != bool(pattern.search(data_of(p))) for p in among)
+            # (files added or removed: every file searched again)
+            among = everywhere if everywhere is not None else hash_of
+        if (any((p in matched) != bool(pattern.search(data_of(p))) for p in among)
                 or not all(holds(p, h) and p not in moved for p, h in recorded)):
             patterns.add(pattern_text)
     everything = bool(moved) or not all(
