@@ -243,3 +243,58 @@ def test_reselect_leaves_what_a_state_holds_unchanged(tmp_path: Path) -> None:
     assert state == before  # the original and everything in it as they were
     assert "added" in shallow["defined"][m0] and "added" not in state["defined"][m0]
     assert again.def_names == select(edited, modules=modules).def_names
+
+
+_ARGV_ENTRY = """\
+import sys
+
+import sqlalchemy
+
+from app.opts import read
+
+
+def traced(func):
+    return func
+
+
+@traced
+def run(tasks):
+    opts, _ = read(sys.argv[1:], "d:")
+    engine = sqlalchemy.create_engine(dict(opts)["-d"])
+    with engine.connect() as conn:
+        for task in tasks:
+            task(conn)
+"""
+_PING = "\n\ndef ping(url):\n    return sqlalchemy.create_engine(url)\n"
+_OWN_READER = ("import sqlalchemy\n\n\ndef read(args, spec):\n"
+               "    return [(\"-d\", args[0])], []\n" + _PING)
+_GETOPT_READER = "import sqlalchemy\nfrom getopt import getopt as read\n" + _PING
+
+
+@pytest.mark.parametrize("first", ["own reader", "getopt"])
+def test_an_edit_that_makes_a_callee_getopt_rechecks_its_caller(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: str) -> None:
+    """PS202 asks whether `run` (decorated: read by its parser alone) parses the
+    process's argv (then it runs once); a name resolves to getopt only through a file
+    that spells it, so where none does no call is resolved
+    (`argv_parse._ARGV_LIBRARIES`). An edit of the module `read` comes from, `run`'s
+    own file unchanged, must re-check `run`'s, and the finding come and go with it."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "main.py").write_text(_ARGV_ENTRY)
+    readers = [_OWN_READER, _GETOPT_READER]
+    if first == "getopt":
+        readers.reverse()
+    monkeypatch.chdir(tmp_path)
+    cache = ScanOptions(cache_dir=tmp_path / "cache", jobs=1)
+    seen = []
+    for reader in [*readers, readers[0]]:
+        (app / "opts.py").write_text(reader)
+        cached = scan(["."], cache)
+        fresh = scan(["."], ScanOptions(jobs=1))
+        assert _key(cached) == _key(fresh), reader
+        seen.append(sorted(f.code for f in fresh.findings if str(f.path).endswith("main.py")))
+    own = seen[readers.index(_OWN_READER)]
+    assert "PS202" in own
+    assert "PS202" not in seen[readers.index(_GETOPT_READER)]

@@ -34,12 +34,13 @@ with no `args` or with `args=sys.argv[1:]`; `cli.main(args=["sync"])` reads noth
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import libcst as cst
 
 from poolsafe.analysis.cstutil import argument_for, dotted_name, iter_nodes
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import EVERY_FILE, ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.resolution import external_name
 from poolsafe.analysis.values import ClassRef, ExternalInstance, FunctionRef
@@ -48,6 +49,10 @@ from poolsafe.analysis.values import ClassRef, ExternalInstance, FunctionRef
 #: given no argument list
 ARGV_PARSES = frozenset({"parse_args", "parse_known_args", "parse_intermixed_args",
                          "parse_known_intermixed_args"})
+
+#: a name can resolve to `getopt.*` or `docopt.docopt` only through a file that spells
+#: it (an import, a re-export): where none does, no call is resolved to find out
+_ARGV_LIBRARIES = re.compile(EVERY_FILE + rb"getopt|docopt")
 
 
 def parses_process_argv(index: ProjectIndex, func: FunctionInfo,
@@ -144,6 +149,8 @@ def _parses_argv(index: ProjectIndex, func: FunctionInfo, call: cst.Call) -> boo
                               and len(call.args) == 1):
             return False
         return _argument_parser(index, func, f.value)
+    if not index.any_file_matches(_ARGV_LIBRARIES):
+        return False
     name = external_name(index, f, func.module, func) or ""
     if name in ("getopt.getopt", "getopt.gnu_getopt"):
         passed = argument_for(call, "args", 0)

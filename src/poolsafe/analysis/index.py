@@ -195,6 +195,11 @@ _CONNECTION_ENGINES = {"sqlalchemy-connection": "sqlalchemy.engine",
                        "sqlalchemy-async-connection": "sqlalchemy.async_engine"}
 
 
+#: the start of a pattern that `ProjectIndex.any_file_matches` searches every project
+#: file for (a regex comment): the cache re-checks its readers when any file's match
+#: changes, selected or not (`engine._broken`)
+EVERY_FILE = b"(?#every file)"
+
 class ProjectIndex:
     #: per-module facts kept between runs, for the questions that can be answered
     #: without parsing a module (an index that parses on demand has them)
@@ -335,6 +340,14 @@ class ProjectIndex:
         parses none that is known to parse (the same list, the same record)."""
         return [ModulePath.of(m)
                 for m in self.modules_matching(pattern)]
+
+    def any_file_matches(self, pattern: re.Pattern[bytes]) -> bool:
+        """Whether any project file, the prefilter's selection or not, matches
+        `pattern` (its bytes), read without parsing. `pattern` begins with
+        `EVERY_FILE` (a regex comment), which marks its cache record: an edit to any
+        file, selected or not, that changes whether it matches re-checks what read
+        the answer. This index holds every module."""
+        return bool(self.modules_matching(pattern))
 
     def unread_files_match(self, pattern: re.Pattern[bytes]) -> bool:
         """Whether a project file that `modules` leaves out matches `pattern` (an

@@ -11,7 +11,7 @@ import functools
 import re
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -264,8 +264,14 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
     known: dict[str, Any] = {}
     holding: dict[str, list[str]] = {}
     if entry is not None:
+        old_hashes = entry.get("hashes") if entry.get("layout") == layout else None
+        # every file whose content changed, selected or not (None: the files are not
+        # the same ones), for the patterns searched in every file
+        everywhere = ([paths[i] for i, h in enumerate(hashes) if old_hashes[i] != h]
+                      if isinstance(old_hashes, list) and len(old_hashes) == len(hashes)
+                      else None)
         known, holding = _valid_records(entry, selected, {paths[i] for i in chosen},
-                                        files_by_name, hash_by_path, data_of)
+                                        files_by_name, hash_by_path, data_of, everywhere)
     cached = _cached_files({"files": known}, [p for p in wanted if p in known], display)
     if cached is None:
         known, cached = {}, ScanResult()
@@ -359,9 +365,14 @@ def _selection(entry: dict[str, Any] | None, datas: list[bytes],
                   database_only=database_only, memo=memo), made
 
 
+#: `poolsafe.analysis.index.EVERY_FILE` as a pattern key spells it (the analysis is not
+#: imported here: the parser comes with it)
+EVERY_FILE_MARK = "(?#every file)"
+
+
 def _valid_records(entry: dict[str, Any], selected: dict[str, str], checked: set[str],
                    files_by_name: dict[str, list[str]], hash_of: dict[str, str],
-                   data_of: Callable[[str], bytes]
+                   data_of: Callable[[str], bytes], everywhere: list[str] | None = None
                    ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The cached records (findings and errors by absolute path) that still hold for
     this tree: those of files whose content is unchanged and none of whose own
@@ -371,7 +382,7 @@ def _valid_records(entry: dict[str, Any], selected: dict[str, str], checked: set
     the patterns whose recorded matches still hold (pattern key -> the selected
     files it matches, in order), which the checks need not search again."""
     try:
-        broken = _broken(entry, selected, checked, files_by_name, hash_of, data_of)
+        broken = _broken(entry, selected, checked, files_by_name, hash_of, data_of, everywhere)
         if broken is None:
             return {}, {}
         lookups, patterns, everything = broken
@@ -397,7 +408,8 @@ def _valid_records(entry: dict[str, Any], selected: dict[str, str], checked: set
 
 def _broken(entry: dict[str, Any], selected: dict[str, str], checked: set[str],
             files_by_name: dict[str, list[str]], hash_of: dict[str, str],
-            data_of: Callable[[str], bytes]) -> tuple[set[str], set[str], bool] | None:
+            data_of: Callable[[str], bytes], everywhere: list[str] | None = None
+            ) -> tuple[set[str], set[str], bool] | None:
     """What the checked files read from the rest of the project that is no longer as
     it was: the module names resolution looked up that are not answered by the same
     files, each unchanged or changed only in comments and blank lines (the same
@@ -410,7 +422,12 @@ def _broken(entry: dict[str, Any], selected: dict[str, str], checked: set[str],
 
     A file entering or leaving the selection (database code added to a module
     without any, a new module, a deleted one) is a changed file like the others:
-    the records of files that read nothing from it hold."""
+    the records of files that read nothing from it hold.
+
+    A pattern that `ProjectIndex.any_file_matches` searched in every file (its key
+    marked `EVERY_FILE`) is compared over `everywhere`, every file whose content
+    changed, selected or not; with no such list (files added or removed), over every
+    file."""
     old_selected = entry["selected"]
     old_checked = entry["checked"]
     if not isinstance(old_selected, dict) or not isinstance(old_checked, list):
@@ -436,7 +453,11 @@ def _broken(entry: dict[str, Any], selected: dict[str, str], checked: set[str],
     for pattern_text, recorded in entry["matched"].items():
         pattern = pattern_of(pattern_text)
         matched = {p for p, _ in recorded}
-        if (any((p in matched) != bool(pattern.search(data_of(p))) for p in changed)
+        among: Iterable[str] = changed
+        if pattern_text.partition(":")[2].startswith(EVERY_FILE_MARK):
+            # (files added or removed: every file searched again)
+            among = everywhere if everywhere is not None else hash_of
+        if (any((p in matched) != bool(pattern.search(data_of(p))) for p in among)
                 or not all(holds(p, h) and p not in moved for p, h in recorded)):
             patterns.add(pattern_text)
     everything = bool(moved) or not all(

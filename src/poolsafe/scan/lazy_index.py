@@ -560,6 +560,34 @@ class LazyIndex(ProjectIndex):
             memo[key] = [m for m in map(self._module_at, extra) if m is not None]
         return memo[key]
 
+    def any_file_matches(self, pattern: re.Pattern[bytes]) -> bool:
+        """Searches the bytes of every project file, selected or not, parsing none;
+        every file that matches is recorded (`matched`) under the pattern's key,
+        whose `EVERY_FILE` mark has the cache compare an edit of any file. A record
+        that still holds (`known_matches`) answers without searching."""
+        if self._source is None:
+            return super().any_file_matches(pattern)
+        key = pattern_key(pattern)
+        known = self._known_matches.get(key)
+        if known is not None:
+            found = list(known)
+        else:
+            memo: dict[bytes, list[str]] = self.__dict__.setdefault("_every_file_memo", {})
+            if pattern.pattern not in memo:
+                matching = self._matching(pattern)
+                if matching is None:
+                    mine = [str(m.abspath) for m in super().modules_matching(pattern)]
+                else:
+                    paths, given = matching
+                    mine = [*paths, *(str(m.abspath) for m in given)]
+                others = {p for paths in self._files_by_name.values() for p in paths} \
+                    - self._selected - set(mine)
+                memo[pattern.pattern] = mine + [p for p in sorted(others)
+                                                if self._raw_matches(pattern, p)]
+            found = memo[pattern.pattern]
+        self.matched.setdefault(key, list(found))
+        return bool(found)
+
     def unread_files_match(self, pattern: re.Pattern[bytes]) -> bool:
         if self._source is None:
             return False
