@@ -16,6 +16,7 @@ from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.frameworks import hand_built_route_sessions
 from poolsafe.analysis.keyed_checkout import stable_keyed_checkout
 from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.one_shot import connect_retry
 from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
 from poolsafe.analysis.values import Connection, FunctionRef
 from poolsafe.analysis.witness import as_code, leak_path
@@ -1554,7 +1555,9 @@ def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
     in_loop = False
     node: cst.CSTNode | None = site.call
     while node is not None and node is not func.node:
-        if isinstance(node, (cst.For, cst.While, cst.CompFor)):
+        if isinstance(node, cst.While) and connect_retry(node):
+            pass  # waits for the database to come up, once: no repeated checkout
+        elif isinstance(node, (cst.For, cst.While, cst.CompFor)):
             if not direct:
                 return False
             in_loop = True
