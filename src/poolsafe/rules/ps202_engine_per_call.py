@@ -178,7 +178,12 @@ class EnginePerCall(Rule):
     built only to read what it knows without connecting (`engine.dialect`,
     `engine.url`, `engine.name`, `engine.driver`: quoting rules, a version check):
     SQLAlchemy opens no connection until one is asked for, so its pool stays
-    empty. One that then connects is reported.
+    empty. One that then connects is reported. The same holds across a call: a
+    factory that returns its engine unconnected (`return create_engine(url)`) is
+    not reported for a caller that keeps the result in a name and only reads such
+    attributes of it (`engine = db.connection()`, `engine.url.database`); a
+    factory that connects before returning, or a caller that also connects with it
+    (anywhere in the function), still counts, and so do its other callers.
     Nor is an engine built with `poolclass=NullPool`: it keeps no pool, and each
     connection closes when it is given back, so nothing is left open by the
     engine (a connection never given back is PS102's). That holds too for a
