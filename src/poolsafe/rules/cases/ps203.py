@@ -2413,9 +2413,7 @@ def create_database():
 ]
 
 INVALID += [
-    Case('''import time
-
-import click
+    Case('''import click
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -2423,14 +2421,15 @@ from sqlalchemy.exc import OperationalError
 @click.command()
 def refresh_totals():
     engine = create_engine("postgresql://report@db/warehouse")  # expect: PS203
-    while True:
+    rounds = 0
+    while rounds < 3:
         try:
             with engine.connect() as conn:
                 conn.execute(text("REFRESH MATERIALIZED VIEW totals"))
                 conn.commit()
         except OperationalError:
             click.echo("database unavailable")
-        time.sleep(60)
+        rounds += 1
 ''',
-         note="look-alike: a worker loop that works and sleeps every round, with no `break`"),
+         note="look-alike: a loop that works every round, with no `break`"),
 ]
