@@ -140,6 +140,11 @@ class Held:
     #: checkout was held (PS102's direct-connection policy: a gap only such paths
     #: reach is an exception's gap, whether the handler re-raises or leaves)
     caught: bool = False
+    #: a lazy checkout whose last statement on these paths was its own `commit()`
+    #: (`session.commit()` alone on a line): a SQLAlchemy session gives its connection
+    #: back when the commit ends its transaction, so rebinding the name here loses no
+    #: connection (not counted as "overwritten"); any later mention of it clears this
+    committed: bool = False
 
 
 @dataclass(frozen=True)
@@ -1033,6 +1038,11 @@ class FunctionFlow:
         uncaught = {f.site for f in normal_exit or () if isinstance(f, Held) and not f.caught}
         for fact in normal_exit or ():
             if isinstance(fact, Held):
+                if fact.idle and fact in (out.ret or ()) and fact not in (out.normal or ()) \
+                        and fact.var in self._released_anywhere:
+                    # a SQLAlchemy session that nothing has used before an early `return`
+                    # holds no connection there, and the function closes it elsewhere
+                    continue
                 self.result.leaks.setdefault(fact.site, "path")
                 if fact.site not in uncaught:
                     self.result.caught_paths.add(fact.site)
@@ -1086,10 +1096,18 @@ class FunctionFlow:
         self._statements.append(stmt)  # where a step of a leak's path points
         if any(type(f) is Held and f.idle for f in state):
             state = _wake(stmt, state, self._hands_on_unused, self._queued)
+        if any(type(f) is Held and f.committed for f in state):
+            state = _stirred(stmt, state)
         try:
-            return self._statement(stmt, state)
+            out = self._statement(stmt, state)
         finally:
             self._statements.pop()
+        committed = _committed_alone(stmt)
+        if committed is not None and out.normal is not None:
+            out.normal = frozenset(
+                replace(f, committed=True) if type(f) is Held and f.var == committed
+                and self.result.sites[f.site].conn.kind.lazy else f for f in out.normal)
+        return out
 
     def _statement(self, stmt: cst.BaseStatement, state: State) -> Outcome:
         # exact types first: `isinstance` on libcst's classes goes through
@@ -1286,6 +1304,7 @@ class FunctionFlow:
                 if var not in escaping:
                     for fact in after:
                         if isinstance(fact, Held) and fact.var == var \
+                                and not fact.committed \
                                 and not self._same_checkout(fact, acquired):
                             self.result.leaks[fact.site] = "overwritten"
                 after = frozenset(f for f in after if not (
@@ -1485,7 +1504,7 @@ class FunctionFlow:
             return state
         var = named.target.value
         for fact in state:
-            if isinstance(fact, Held) and fact.var == var \
+            if isinstance(fact, Held) and fact.var == var and not fact.committed \
                     and not self._same_checkout(fact, acquired):
                 self.result.leaks[fact.site] = "overwritten"
         state = frozenset(f for f in state if not (
@@ -2966,6 +2985,13 @@ class FunctionFlow:
                 # `with session.connection() as c:` on a closed session used again: the
                 # exit closes the connection it reopened, which goes back to the pool
                 ended[reused] = True
+            if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) \
+                    and inner.func.attr.value in SELF_RETURNING_METHODS \
+                    and isinstance(inner.func.value, cst.Name) \
+                    and inner.func.value.value in held:
+                # `with conn.execution_options(...) as conn:` enters the connection
+                # itself (SQLAlchemy 2.0 returns the same Connection): its exit closes it
+                inner = inner.func.value
             if isinstance(inner, cst.Name) and inner.value in held:
                 site = self.result.sites[held[inner.value].site]
                 kind = site.conn.kind
@@ -3749,6 +3775,40 @@ def _wake(stmt: cst.BaseStatement, state: State,
         return state
     return frozenset(replace(f, idle=False) if type(f) is Held and f.idle and f.var in used
                      else f for f in state)
+
+
+def _committed_alone(stmt: cst.BaseStatement) -> str | None:
+    """`session` of a line that is only `session.commit()` (or `await
+    session.commit()`), else None."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1 \
+            or not isinstance(stmt.body[0], cst.Expr):
+        return None
+    call, _ = strip_await(stmt.body[0].value)
+    if isinstance(call, cst.Call) and not call.args and isinstance(call.func, cst.Attribute) \
+            and call.func.attr.value == "commit" and isinstance(call.func.value, cst.Name):
+        return call.func.value.value
+    return None
+
+
+def _stirred(stmt: cst.BaseStatement, state: State) -> State:
+    """`state` where the committed lazy checkouts that `stmt`'s header mentions,
+    other than as a plain name it assigns to, may hold a connection again."""
+    committed = {f.var for f in state if type(f) is Held and f.committed}
+    targets: set[int] = set()
+    mentioned: set[str] = set()
+    for part in _header(stmt):
+        if isinstance(part, cst.SimpleStatementLine):
+            for small in part.body:
+                if isinstance(small, (cst.Assign, cst.AnnAssign)):
+                    bound = [t.target for t in small.targets] if isinstance(
+                        small, cst.Assign) else [small.target]
+                    targets.update(id(t) for t in bound if isinstance(t, cst.Name))
+        mentioned.update(n.value for n in iter_nodes(part) if isinstance(n, cst.Name)
+                         and n.value in committed and id(n) not in targets)
+    if not mentioned:
+        return state
+    return frozenset(replace(f, committed=False) if type(f) is Held and f.committed
+                     and f.var in mentioned else f for f in state)
 
 
 def _drawn_session(state: State, call: cst.Call) -> State:

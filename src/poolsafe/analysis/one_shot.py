@@ -54,6 +54,7 @@ from __future__ import annotations
 import libcst as cst
 
 from poolsafe.analysis.cstutil import (
+    body_statements,
     children,
     dropped_calls,
     iter_nodes,
@@ -785,6 +786,37 @@ def _registers_handlers(module: ModuleInfo) -> bool:
     return False
 
 
+#: what a connect-retry loop tries before it leaves (`conn = engine.connect()`, `break`)
+_CONNECT_CALLS = frozenset({"connect", "raw_connection", "begin"})
+
+
+def connect_retry(loop: cst.While) -> bool:
+    """A `while` loop that only waits for the database to come up: its body is a
+    `try:` (next to simple statements such as `time.sleep(1)` or a counter) whose body
+    only connects (`conn = engine.connect()`) and then `break`s, with no loop inside
+    and no `else:`. It runs until the first connect succeeds, then the function goes on
+    once: no worker loop that keeps an engine's pool waiting between rounds."""
+    if loop.orelse is not None:
+        return False
+    body = body_statements(loop.body)
+    tries = [st for st in body if isinstance(st, cst.Try)]
+    if len(tries) != 1 or any(not isinstance(st, (cst.Try, cst.SimpleStatementLine))
+                              for st in body):
+        return False
+    attempt = body_statements(tries[0].body)
+    if len(attempt) > 2 or (len(attempt) == 2 and not isinstance(
+            attempt[0], cst.SimpleStatementLine)):
+        return False  # only the connect and the `break`: nothing else fails in there
+    last = attempt[-1] if attempt else None
+    if not (isinstance(last, cst.SimpleStatementLine)
+            and isinstance(last.body[-1], cst.Break)):
+        return False
+    if any(isinstance(n, (cst.For, cst.While)) for n in iter_nodes(tries[0])):
+        return False
+    return any(isinstance(n, cst.Call) and _last_name(n.func) in _CONNECT_CALLS
+               for st in attempt for n in iter_nodes(st))
+
+
 def _always_true(test: cst.BaseExpression) -> bool:
     if isinstance(test, cst.Name):
         return test.value == "True"
@@ -876,7 +908,7 @@ def _call_scoped(func: FunctionInfo, scope: cst.CSTNode, name: str) -> bool:
     if name in func.globals_declared or func.is_generator:
         return False
     for node in iter_nodes(func.node.body, into_functions=True):
-        if isinstance(node, cst.While):
+        if isinstance(node, cst.While) and not connect_retry(node):
             return False
         if isinstance(node, (cst.FunctionDef, cst.Lambda)) and any(
                 isinstance(n, cst.Name) and n.value == name for n in iter_nodes(node)):
@@ -915,7 +947,7 @@ def _one_shot_local(index: ProjectIndex, func: FunctionInfo, scope: cst.CSTNode,
     if name in func.globals_declared or func.is_generator:
         return False
     for node in iter_nodes(scope):
-        if isinstance(node, cst.While):
+        if isinstance(node, cst.While) and not connect_retry(node):
             return False
         if isinstance(node, cst.Return) and node.value is not None and any(
                 isinstance(n, cst.Name) and n.value == name for n in iter_nodes(node.value)):

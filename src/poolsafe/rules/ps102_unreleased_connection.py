@@ -16,6 +16,7 @@ from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.frameworks import hand_built_route_sessions
 from poolsafe.analysis.keyed_checkout import stable_keyed_checkout
 from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.one_shot import connect_retry
 from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
 from poolsafe.analysis.values import Connection, FunctionRef
 from poolsafe.analysis.witness import as_code, leak_path
@@ -337,7 +338,25 @@ class UnreleasedConnection(Rule):
     method that checks out from an engine of its own still is.
     `conn = conn.execution_options(...)` keeps the same
     connection (SQLAlchemy 2.0 returns the connection itself): it is followed
-    under its name, not reported as overwritten.
+    under its name, not reported as overwritten; so does `with
+    conn.execution_options(...) as conn:` (or `as c:`), whose exit closes the
+    connection as `with conn:` would (`with conn.execution_options(...).begin():`
+    only ends a transaction: the connection stays open and is reported). An
+    exception that `execution_options(...)` itself raises, before the block is
+    entered, still leaves the connection open.
+    A SQLAlchemy session gives its connection back to the engine's pool when
+    `commit()` ends its transaction, so rebinding its name right after a line that
+    is only `session.commit()` (`for batch in batches: session = Session(); ...;
+    session.commit()`) loses no connection: not reported as overwritten. It is
+    when anything used the session after that commit (a query checks a connection
+    out again) or some path skips the commit; a session left unclosed after its
+    last commit is reported as before (a failing commit leaves the connection
+    checked out). A session that nothing has used before an early `return`
+    (`session = Session()`, `if not sql: return None`, then `try: ... finally:
+    session.close()`) holds no connection on that path: not reported when the
+    function closes it elsewhere. An engine's `connect()`, a pool's `getconn()` or
+    asyncpg's `acquire()` holds its connection from the call on, used or not: an
+    early `return` before its release is reported.
 
     **What raises.** Logging, `print()`, `close()`, `rollback()`, building a
     `contextlib.suppress(...)` or a `contextlib.closing(conn)` (`conn =
@@ -681,7 +700,10 @@ class UnreleasedConnection(Rule):
     project's own `add_listener`) is not a call of the project's method; a call on
     a receiver the analysis cannot type still counts as one. The same checkout is
     still reported when
-    it is taken per iteration of a loop or per item of a batch (those add up), in
+    it is taken per iteration of a loop or per item of a batch (those add up; a
+    `while` loop that only waits for the database to come up, `try: conn =
+    engine.connect()` then `break`, is no such loop: it ends with the first
+    connection), in
     a `with` that does not release it (a direct connection excepted: see "Direct
     connections"), when its name is rebound while it is still
     held, and in code that also runs from elsewhere (a route, a worker, a loop).
@@ -1600,7 +1622,9 @@ def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
     in_loop = False
     node: cst.CSTNode | None = site.call
     while node is not None and node is not func.node:
-        if isinstance(node, (cst.For, cst.While, cst.CompFor)):
+        if isinstance(node, cst.While) and connect_retry(node):
+            pass  # waits for the database to come up, once: no repeated checkout
+        elif isinstance(node, (cst.For, cst.While, cst.CompFor)):
             if not direct:
                 return False
             in_loop = True

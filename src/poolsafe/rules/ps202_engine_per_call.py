@@ -180,7 +180,12 @@ class EnginePerCall(Rule):
     built only to read what it knows without connecting (`engine.dialect`,
     `engine.url`, `engine.name`, `engine.driver`: quoting rules, a version check):
     SQLAlchemy opens no connection until one is asked for, so its pool stays
-    empty. One that then connects is reported.
+    empty. One that then connects is reported. The same holds across a call: a
+    factory that returns its engine unconnected (`return create_engine(url)`) is
+    not reported for a caller that keeps the result in a name and only reads such
+    attributes of it (`engine = db.connection()`, `engine.url.database`); a
+    factory that connects before returning, or a caller that also connects with it
+    (anywhere in the function), still counts, and so do its other callers.
     Nor is an engine built with `poolclass=NullPool`: it keeps no pool, and each
     connection closes when it is given back, so nothing is left open by the
     engine (a connection never given back is PS102's). That holds too for a
@@ -568,7 +573,8 @@ class EnginePerCall(Rule):
                 )
             elif route == _RETURNED:
                 caller = _per_call_caller(ctx.index, func, set(),
-                                          forwards=_forwards_options(func, ec.call))
+                                          forwards=_forwards_options(func, ec.call),
+                                          unconnected=_returned_unconnected(func, ec.call))
                 handler = None if caller is None or caller.func is None else \
                     _kept_for_one_request(ctx.index, caller.module, caller.func, caller.call)
                 factory = None if caller is None or caller.func is None else \
@@ -733,6 +739,30 @@ def _never_connects(func: FunctionInfo, call: cst.Call) -> bool:
                 and node.value.value == name.value and node.attr.value in _OFFLINE_ATTRIBUTES:
             offline += 1
     return loads == offline
+
+
+def _returned_unconnected(func: FunctionInfo, call: cst.Call) -> bool:
+    """`func` hands the engine `call` builds back without connecting it: `return
+    create_engine(url)`, or `engine = create_engine(url)` whose other uses are `return
+    engine` and reads of `_OFFLINE_ATTRIBUTES`. A caller that then only reads what the
+    engine was built with (`_never_connects`) leaves its pool empty."""
+    returned = {id(n.value) for n in iter_nodes(func.node.body)
+                if isinstance(n, cst.Return) and n.value is not None}
+    if id(call) in returned:
+        return True
+    name: cst.Name | None = None
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Assign) and node.value is call and len(node.targets) == 1 \
+                and isinstance(node.targets[0].target, cst.Name):
+            name = node.targets[0].target
+            break
+    if name is None:
+        return False
+    offline = {id(n.value) for n in iter_nodes(func.node.body, into_functions=True)
+               if isinstance(n, cst.Attribute) and n.attr.value in _OFFLINE_ATTRIBUTES}
+    return all(id(n) in returned or id(n) in offline or n is name
+               for n in iter_nodes(func.node.body, into_functions=True)
+               if isinstance(n, cst.Name) and n.value == name.value)
 
 
 def _null_pool(index: ProjectIndex, module: ModuleInfo, ec: EngineCall) -> bool:
@@ -1188,7 +1218,7 @@ def _passes_null_pool(index: ProjectIndex, site: CallSite) -> bool:
 
 def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
                      seen: set[int], depth: int = 0,
-                     forwards: bool = False) -> CallSite | None:
+                     forwards: bool = False, unconnected: bool = False) -> CallSite | None:
     """A call of `func` (which returns a new engine, or something that keeps one) in a
     function that runs more than once and drops what it got: each call builds a pool.
     Callers that keep it (a global, an attribute, a cache, module-level code, a
@@ -1197,11 +1227,15 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
         return None
     seen.add(id(func.node))
     project = facts(index)
-    sites = project.callers(func) + project.handed_callers(func)
+    direct = project.callers(func)
+    sites = direct + project.handed_callers(func)
     for i, site in enumerate(sites):
         caller = site.func
         if caller is None or is_test_module(site.module):
             continue
+        if unconnected and depth == 0 and i < len(direct) \
+                and _never_connects(caller, site.call):
+            continue  # `engine = factory()` then only `engine.url`: its pool stays empty
         if forwards and depth == 0 and _passes_null_pool(index, site):
             continue  # `factory(url, poolclass=NullPool)`: that engine keeps no pool
         per_request_dependency = caller.is_generator and (

@@ -137,7 +137,11 @@ class PoolWithoutPrePing(Rule):
     maintenance script's `main()`, a click command, a Django management command's
     `handle()`, an Alembic `env.py` or migration script, an Airflow task callable
     (`@task`, `python_callable=`), and a method that only such code calls (the one
-    notion of one-shot code PS102 and PS202 describe). So is any engine at the top
+    notion of one-shot code PS102 and PS202 describe; a `while` loop that only
+    waits for the database to come up, its body a `try:` that connects, `conn =
+    engine.connect()`, then `break`s, is no `while` loop here: it ends with the
+    first connection, where a loop that works or sleeps every round does not). So
+    is any engine at the top
     level of an Alembic environment (an `env.py` that imports `alembic.context`,
     which Alembic loads by path for one command and no project module imports),
     or of an Alembic revision script (it imports `alembic.op` and assigns

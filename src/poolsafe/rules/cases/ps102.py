@@ -9372,3 +9372,164 @@ if __name__ == "__main__":
     main()
 """), note="look-alike: only a script's `main()` makes the object: one session per run"),
 ]
+
+
+# Helper prec86a, round 42 (issue 31, large85's classes): a SQLAlchemy session gives its
+# connection back when `commit()` ends its transaction, so a loop that makes a new session
+# each turn after the last turn committed loses none when it rebinds the name; `with
+# conn.execution_options(...) as conn:` enters the connection itself (SQLAlchemy 2.0 returns
+# the same Connection) and its exit closes it; a connect-retry `while` loop that `break`s
+# once `connect()` succeeds keeps a click command one-shot; a session that has run nothing
+# before an early `return` holds no connection there.
+
+VALID += [
+    Case('''from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from models import Plant
+
+engine = create_engine("postgresql://db/grid", pool_pre_ping=True)
+Session = sessionmaker(bind=engine)
+
+
+def load(batches):
+    session = None
+    try:
+        for batch in batches:
+            session = Session()
+            session.add_all([Plant(name=name) for name in batch])
+            session.commit()
+    finally:
+        if session is not None:
+            session.close()
+''', files={"models.py": "class Plant:\n    def __init__(self, name):\n        self.name = name\n"},
+         note="each turn's session is committed before the next turn rebinds the name; "
+              "the last one is closed in `finally`"),
+    Case('''import click
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+
+@click.command()
+def create_database():
+    engine = create_engine("postgresql://admin@db/postgres", pool_pre_ping=True)
+    while True:
+        try:
+            conn = engine.connect()
+            break
+        except OperationalError:
+            click.echo("waiting for the database")
+    with conn.execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text('CREATE DATABASE "inventory"'))
+''',
+         note="`with conn.execution_options(...) as conn:` closes the connection on exit; "
+              "the connect-retry loop runs once per command"),
+    Case('''from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
+
+
+def run_report(query):
+    session = Session()
+    if not query.strip():
+        return []
+    try:
+        return session.execute(text(query)).all()
+    finally:
+        session.close()
+''',
+         note="the early `return` comes before the session's first statement: it holds "
+              "no connection there"),
+]
+
+INVALID += [
+    Case('''from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from models import Plant
+
+engine = create_engine("postgresql://db/grid", pool_pre_ping=True)
+Session = sessionmaker(bind=engine)
+
+
+def load(batches):
+    session = None
+    try:
+        for batch in batches:
+            session = Session()  # expect: PS102
+            session.add_all([Plant(name=name) for name in batch])
+            session.commit()
+            print(session.query(Plant).count())
+    finally:
+        if session is not None:
+            session.close()
+''', files={"models.py": "class Plant:\n    def __init__(self, name):\n        self.name = name\n"},
+         note="look-alike: a query after the commit checks a connection out again "
+              "before the next turn rebinds the name"),
+    Case('''from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from models import Plant
+
+Session = sessionmaker(bind=create_engine("postgresql://db/grid", pool_pre_ping=True))
+
+
+def load(batches):
+    session = None
+    try:
+        for batch in batches:
+            session = Session()  # expect: PS102
+            session.add_all([Plant(name=name) for name in batch])
+            if batch:
+                session.commit()
+    finally:
+        if session is not None:
+            session.close()
+''', files={"models.py": "class Plant:\n    def __init__(self, name):\n        self.name = name\n"},
+         note="look-alike: the commit is skipped on some turns"),
+    Case('''from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://admin@db/postgres", pool_pre_ping=True)
+
+
+def create_database(name):
+    conn = engine.connect()  # expect: PS102
+    with conn.execution_options(isolation_level="AUTOCOMMIT").begin():
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+''',
+         note="look-alike: `with conn.execution_options(...).begin():` only ends the "
+              "transaction; the connection stays open"),
+    Case('''from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
+
+
+def run_report(query):
+    session = Session()  # expect: PS102
+    limit = session.execute(text("SELECT report_limit FROM settings")).scalar()
+    if not query.strip():
+        return []
+    try:
+        return session.execute(text(query)).all()[:limit]
+    finally:
+        session.close()
+''',
+         note="look-alike: the session ran a query before the early `return`"),
+    Case('''from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+def run(statement):
+    conn = engine.connect()  # expect: PS102
+    if not statement.strip():
+        return None
+    try:
+        return conn.execute(text(statement)).all()
+    finally:
+        conn.close()
+''',
+         note="look-alike: `engine.connect()` holds its connection from the start"),
+]

@@ -4619,3 +4619,78 @@ def sub():
     return Application(URL).create_app().name
 """, note="look-alike: a route builds the class-based factory's app on every request"),
 ]
+
+
+# Helper prec86a, round 42 (issue 31, large85's held class): an engine factory that hands the
+# engine back unconnected, called by a function that only reads what the engine was built
+# with (`engine.url.database`): SQLAlchemy connects only when a connection is asked for, so
+# that call's pool stays empty.
+
+VALID += [
+    Case('''from sqlalchemy import create_engine
+
+
+def connection(section="grid"):
+    return create_engine(f"postgresql://{section}@db/{section}")
+''', files={"app/__init__.py": "", "app/views.py": '''from flask import Flask
+
+from app import db
+
+app = Flask(__name__)
+
+
+@app.route("/target")
+def target():
+    engine = db.connection()
+    return {"database": engine.url.database, "host": engine.url.host}
+'''},
+         path="app/db.py",
+         note="a route that calls the factory only to read `engine.url`"),
+]
+
+INVALID += [
+    Case('''from sqlalchemy import create_engine, text
+
+
+def connection(section="grid"):
+    engine = create_engine(f"postgresql://{section}@db/{section}")  # expect: PS202
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return engine
+''', files={"app/__init__.py": "", "app/views.py": '''from flask import Flask
+
+from app import db
+
+app = Flask(__name__)
+
+
+@app.route("/target")
+def target():
+    engine = db.connection()
+    return {"database": engine.url.database, "host": engine.url.host}
+'''},
+         path="app/db.py",
+         note="look-alike: the factory itself connects before it returns the engine"),
+    Case('''from sqlalchemy import create_engine
+
+
+def connection(section="grid"):
+    return create_engine(f"postgresql://{section}@db/{section}")  # expect: PS202
+''', files={"app/__init__.py": "", "app/views.py": '''from flask import Flask
+from sqlalchemy import text
+
+from app import db
+
+app = Flask(__name__)
+
+
+@app.route("/target")
+def target():
+    engine = db.connection()
+    with engine.connect() as conn:
+        version = conn.execute(text("SELECT version()")).scalar()
+    return {"database": engine.url.database, "version": version}
+'''},
+         path="app/db.py",
+         note="look-alike: the route also connects with the engine it got"),
+]

@@ -2557,3 +2557,51 @@ INVALID += [
         time.sleep(60)
 """)}, note="look-alike: another script keeps the factory's engine in a polling loop"),
 ]
+
+
+# Helper prec86a, round 42 (issue 31, large85's class): a `while` loop whose body only tries
+# `connect()` and `break`s once it succeeds waits for the database once: the click command
+# stays one-shot, its engine never waits idle between rounds.
+
+VALID += [
+    Case('''import click
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+
+@click.command()
+def create_database():
+    engine = create_engine("postgresql://admin@db/postgres")
+    while True:
+        try:
+            conn = engine.connect()
+            break
+        except OperationalError:
+            click.echo("waiting for the database")
+    with conn.execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text('CREATE DATABASE "inventory"'))
+''',
+         note="a connect-retry loop in a one-shot click command"),
+]
+
+INVALID += [
+    Case('''import click
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+
+@click.command()
+def refresh_totals():
+    engine = create_engine("postgresql://report@db/warehouse")  # expect: PS203
+    rounds = 0
+    while rounds < 3:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("REFRESH MATERIALIZED VIEW totals"))
+                conn.commit()
+        except OperationalError:
+            click.echo("database unavailable")
+        rounds += 1
+''',
+         note="look-alike: a loop that works every round, with no `break`"),
+]
