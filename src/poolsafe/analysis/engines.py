@@ -723,8 +723,6 @@ def _url_dialect(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | N
     evidence = None
     if dialect is None and url is not None:
         dialect = _built_dialect(index, url, module, func)
-    if dialect is None and url is not None:
-        dialect = callers_dialect(index, url, func)
     if dialect is None and url is not None and not _placeholder(index, url, module, func):
         from poolsafe.analysis.env_urls import environment_dialect
 
@@ -735,39 +733,6 @@ def _url_dialect(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | N
             from_env = dsn_field_dialect(index, url, module, func)
         dialect, evidence = from_env if from_env is not None else _declared(index, module)
     return dialect, evidence
-
-
-def callers_dialect(index: ProjectIndex, url: cst.BaseExpression,
-                    func: FunctionInfo | None) -> str | None:
-    """The dialect of the URL a parameter of `func` holds, when `url` is that
-    parameter (never rebound) and every call of `func` in the project outside the
-    tests (at least one) passes a URL of that one dialect, or leaves the parameter
-    to a default of it (`reference_engine("sqlite://")`); else None."""
-    if func is None or not isinstance(url, cst.Name) or url.value in func.locals:
-        return None
-    param = func.param(url.value)
-    if param is None:
-        return None
-    from poolsafe.analysis.project_facts import facts
-    from poolsafe.analysis.session_reads import param_for
-
-    sites = facts(index).project_callers(func)
-    found: set[str] = set()
-    for site in sites:
-        if any(a.star for a in site.call.args):
-            return None
-        arg = next((a for a in site.call.args
-                    if param_for(func, site.call, a) == url.value), None)
-        if arg is not None:
-            given = dialect_of(string_prefix(index, arg.value, site.module, site.func))
-        elif param.default is not None:
-            given = dialect_of(string_prefix(index, param.default, func.module, None))
-        else:
-            return None
-        if given is None:
-            return None
-        found.add(given)
-    return found.pop() if len(found) == 1 else None
 
 
 def declared_sqlite_engine(index: ProjectIndex, module: ModuleInfo, ec: EngineCall) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from poolsafe.analysis.caller_urls import callers_dialect
 from poolsafe.analysis.cstutil import (
     argument_for,
     body_statements,
@@ -23,7 +24,6 @@ from poolsafe.analysis.di_providers import per_injection_factory
 from poolsafe.analysis.engines import (
     GINO_BIND_QUALNAME,
     EngineCall,
-    callers_dialect,
     engine_calls,
     engine_url,
     gives_held_connection,

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from poolsafe.analysis.engines import engine_sites, holds_no_server_slot, is_non_pooling
+import libcst as cst
+
+from poolsafe.analysis.caller_urls import callers_dialect
+from poolsafe.analysis.engines import (
+    engine_sites,
+    engine_url,
+    holds_no_server_slot,
+    is_non_pooling,
+)
 from poolsafe.analysis.flask_config_use import configures_nothing
 from poolsafe.analysis.hand_ping import pinged_at_checkout
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import ModuleInfo
 from poolsafe.analysis.mysql_recycle import unprotected_mysql
 from poolsafe.analysis.one_shot import per_request_app, short_lived_engine
 from poolsafe.analysis.project_facts import facts, is_test_module
@@ -312,6 +322,9 @@ class PoolWithoutPrePing(Rule):
             if site.call is not None and not site.from_config and short_lived_engine(
                     ctx.index, ctx.module, site.call) is not None:
                 continue  # used once and dropped: no idle connection to test
+            if site.dialect_evidence and site.call is not None and _callers_pass_a_file(
+                    ctx.index, ctx.module, site.call):
+                continue  # every caller hands the factory an SQLite (or other file) URL
             if site.from_config and per_request_app(ctx.index, site.func):
                 continue  # an app a route builds for one request: its engine too
             if site.testing_config:
@@ -332,3 +345,14 @@ class PoolWithoutPrePing(Rule):
                 "connection that died while idle (server restart, failover, idle timeout) "
                 f"fails the next request; add `pool_pre_ping=True` to {where}",
             )
+
+
+def _callers_pass_a_file(index: ProjectIndex, module: ModuleInfo, call: cst.Call) -> bool:
+    """The engine's URL is a parameter of its function that every project caller
+    fills with a URL of a database that holds no server slot (`reference_engine(
+    "sqlite://")`): the declared server driver does not make it that server's. Asked
+    only here, where the dialect came from the declared drivers: finding the callers
+    reads the modules that call the function."""
+    url = engine_url(call)
+    func = next((f for c, f in module.calls if c is call), None)
+    return url is not None and holds_no_server_slot(callers_dialect(index, url, func))
