@@ -605,6 +605,17 @@ NOT_SAFE: dict[str, tuple[str, bool]] = {
                           "`db_session.query(Group)`", True),
     "PS103-invalid-194": ("`db_session.rollback()` in the handler also undoes "
                           "`db_session.query(Group)`", True),
+    # round 42 (prec86a): a session made anew each turn of a loop, rebound while it may
+    # hold a connection: the fix's release path meets a turn whose session is still
+    # None where the original raised from the session's own call (offered as unsafe)
+    "PS102-invalid-272": ("the fix raises (from `session being None (AttributeError)`)",
+                          False),
+    "PS102-invalid-273": ("the fix raises (from `session being None (AttributeError)`)",
+                          False),
+    # round 42 (lead86): the handler's rollback would also undo the loop's query run
+    # before the `try` (the case is marked unfixable)
+    "PS103-invalid-205": ("`Session.rollback()` in the handler also undoes "
+                          "`Session.query(Token)`", True),
 }
 COUNTS: Counter[str] = Counter()
 

@@ -133,7 +133,11 @@ def test_fix_rate_over_invalid_cases() -> None:
         # (78 -> 79 safe, large82: the look-alikes of an engine handed to a helper that
         # disposes it: a helper that does not, and an engine also returned; each fix adds
         # `pool_pre_ping=True`, read)
-        "PS203": Counter(safe=79, unsafe=2, **{"not fixable": 3}),
+        # (79 -> 85 safe, round 42: the look-alikes of prec86a's connect-retry loop and
+        # prec86b's one-shot entries and factories, and lead86's engine lent to pandas but
+        # returned, the Inspector returned, and a factory's caller passing an environment
+        # URL; each fix adds `pool_pre_ping=True`)
+        "PS203": Counter(safe=85, unsafe=2, **{"not fixable": 3}),
         # a registry built in a function other than the app factory (kept in a global,
         # or returned to a caller that does not remove it: round 11); 14: a request
         # decorator that does not remove it, or one never applied (corpus17); 16: a
