@@ -723,12 +723,7 @@ def _never_connects(func: FunctionInfo, call: cst.Call) -> bool:
     `create_engine(url)` whose value is dropped where it is made (a driver probe)."""
     if discarded_engine(func.node.body, call):
         return True
-    name: cst.Name | None = None
-    for node in iter_nodes(func.node.body):
-        if isinstance(node, cst.Assign) and node.value is call and len(node.targets) == 1 \
-                and isinstance(node.targets[0].target, cst.Name):
-            name = node.targets[0].target
-            break
+    name = _bound_name(func, call)
     if name is None:
         return False
     loads = offline = 0
@@ -741,6 +736,15 @@ def _never_connects(func: FunctionInfo, call: cst.Call) -> bool:
     return loads == offline
 
 
+def _bound_name(func: FunctionInfo, call: cst.Call) -> cst.Name | None:
+    """The name `engine = <call>` binds in `func` (a single plain target), if any."""
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Assign) and node.value is call and len(node.targets) == 1 \
+                and isinstance(node.targets[0].target, cst.Name):
+            return node.targets[0].target
+    return None
+
+
 def _returned_unconnected(func: FunctionInfo, call: cst.Call) -> bool:
     """`func` hands the engine `call` builds back without connecting it: `return
     create_engine(url)`, or `engine = create_engine(url)` whose other uses are `return
@@ -750,12 +754,7 @@ def _returned_unconnected(func: FunctionInfo, call: cst.Call) -> bool:
                 if isinstance(n, cst.Return) and n.value is not None}
     if id(call) in returned:
         return True
-    name: cst.Name | None = None
-    for node in iter_nodes(func.node.body):
-        if isinstance(node, cst.Assign) and node.value is call and len(node.targets) == 1 \
-                and isinstance(node.targets[0].target, cst.Name):
-            name = node.targets[0].target
-            break
+    name = _bound_name(func, call)
     if name is None:
         return False
     offline = {id(n.value) for n in iter_nodes(func.node.body, into_functions=True)
@@ -886,9 +885,7 @@ def _disposed_in_finally(scope: cst.CSTNode, call: cst.Call,
     after its reflection). With `helpers` (the index and the function `scope` is
     the body of), a project function handed the name in that `finally` that
     closes its parameter (`await close_pool(pool)`) disposes it too."""
-    names = {t.target.value for node in iter_nodes(scope) if isinstance(node, cst.Assign)
-             and strip_await(node.value)[0] is call
-             for t in node.targets if isinstance(t.target, cst.Name)}
+    names = _assigned_names(scope, call)
     if not names:
         return False
     for node in iter_nodes(scope):
@@ -906,10 +903,15 @@ def _disposed_outside_finally(scope: cst.CSTNode, call: cst.Call) -> bool:
     """The engine or pool `call` builds is bound to a name whose `dispose()`
     (`close()`, ...) the scope calls, but in no `finally` (`_disposed_in_finally`
     said no): the success path closes it, an error before that leaves it."""
-    names = {t.target.value for node in iter_nodes(scope) if isinstance(node, cst.Assign)
-             and strip_await(node.value)[0] is call
-             for t in node.targets if isinstance(t.target, cst.Name)}
+    names = _assigned_names(scope, call)
     return bool(names) and any(_closes(c, names) for c in iter_calls(scope))
+
+
+def _assigned_names(scope: cst.CSTNode, call: cst.Call) -> set[str]:
+    """The plain names the (awaited) value of `call` is assigned to in `scope`."""
+    return {t.target.value for node in iter_nodes(scope) if isinstance(node, cst.Assign)
+            and strip_await(node.value)[0] is call
+            for t in node.targets if isinstance(t.target, cst.Name)}
 
 
 def _closes(call: cst.BaseExpression, names: set[str]) -> bool:
