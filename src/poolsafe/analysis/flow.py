@@ -2549,14 +2549,10 @@ class FunctionFlow:
         kind = self.res.kind(resource)
         if kind is None:
             return False
-        for t in exception_types(handler.type):
-            name = dotted_name(t) or ""
-            if name.rsplit(".", 1)[-1] in _SQLALCHEMY_BASE_ERRORS \
-                    and kind.key in _SQLALCHEMY_WRAPPED_KINDS:
-                return True
-            if kind.db_error is not None and name == kind.db_error[2]:
-                return True
-        return False
+        if _names_sqlalchemy_base(handler) and self._failure_contained(resource, "sqlalchemy"):
+            return True
+        return kind.db_error is not None and any(
+            dotted_name(t) == kind.db_error[2] for t in exception_types(handler.type))
 
     def _contains_db_failures(self, node: cst.Try | cst.TryStar) -> str:
         """What database failures of its body an inner `try` keeps from an enclosing
@@ -2574,9 +2570,7 @@ class FunctionFlow:
                 return ""
             if catches_all:
                 found = "all"
-            elif not found and handler.type is not None and any(
-                    (dotted_name(t) or "").rsplit(".", 1)[-1] in _SQLALCHEMY_BASE_ERRORS
-                    for t in exception_types(handler.type)):
+            elif not found and _names_sqlalchemy_base(handler):
                 found = "sqlalchemy"
         return found
 
@@ -3193,6 +3187,13 @@ def _raised_class(node: cst.Raise) -> str | None:
     if name is None or not name.rsplit(".", 1)[-1][:1].isupper():
         return None
     return name
+
+
+def _names_sqlalchemy_base(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
+    """The handler names SQLAlchemy's base error (`SQLAlchemyError`, `DBAPIError`)."""
+    return handler.type is not None and any(
+        (dotted_name(t) or "").rsplit(".", 1)[-1] in _SQLALCHEMY_BASE_ERRORS
+        for t in exception_types(handler.type))
 
 
 def _class_names(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> set[str]:
