@@ -37,15 +37,18 @@ answers None.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_nodes, keyword_arg
 from poolsafe.analysis.django_threads import is_django_model
 from poolsafe.analysis.index import ProjectIndex
-from poolsafe.analysis.module import ClassInfo, FunctionInfo, LocalValue, ModuleInfo, Opaque
-from poolsafe.analysis.resolution import external_name, inherited_method, qual_match
+from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, Opaque
+from poolsafe.analysis.resolution import (
+    agreed_class,
+    external_name,
+    inherited_method,
+    qual_match,
+)
 from poolsafe.analysis.values import ClassRef, External
 from poolsafe.knowledge.django import (
     DJANGO_INSTANCE_QUERIES,
@@ -106,8 +109,8 @@ def _queryset_model(index: ProjectIndex, expr: cst.BaseExpression, module: Modul
     if isinstance(expr, cst.Name) and func is not None:
         if expr.value in func.all_param_names() or expr.value in func.globals_declared:
             return None
-        return _same(func.locals.get(expr.value, []),
-                     lambda v: _queryset_model(index, v, module, func, depth + 1))
+        return agreed_class(func.locals.get(expr.value, []),
+                            lambda v: _queryset_model(index, v, module, func, depth + 1))
     return None
 
 
@@ -127,8 +130,8 @@ def _rows_model(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInf
     if isinstance(expr, cst.Name) and func is not None \
             and expr.value not in func.all_param_names() \
             and expr.value not in func.globals_declared:
-        return _same(func.locals.get(expr.value, []),
-                     lambda v: _rows_model(index, v, module, func, depth + 1)) \
+        return agreed_class(func.locals.get(expr.value, []),
+                            lambda v: _rows_model(index, v, module, func, depth + 1)) \
             or _built_list(index, expr.value, module, func, depth + 1)
     return None
 
@@ -205,17 +208,6 @@ def _row_model(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo
             return None
         return found[0]
     return None
-
-
-def _same(values: Sequence[LocalValue],
-          read: Callable[[cst.BaseExpression], ClassInfo | None]) -> ClassInfo | None:
-    """The one model every binding in `values` reads as (`read`), or None."""
-    if not values:
-        return None
-    found = [read(v) if isinstance(v, cst.BaseExpression) else None for v in values]
-    if any(m is None for m in found) or len({id(m) for m in found}) != 1:
-        return None
-    return found[0]
 
 
 _RELATED = "_django_instances_related_models"

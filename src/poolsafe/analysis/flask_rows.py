@@ -29,7 +29,7 @@ import libcst as cst
 
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
-from poolsafe.analysis.resolution import inherited_method
+from poolsafe.analysis.resolution import agreed_class, inherited_method
 from poolsafe.analysis.values import ClassRef
 from poolsafe.knowledge.frameworks import FLASK_MODEL_QUERY_ATTRIBUTES
 
@@ -86,13 +86,8 @@ def _row_model(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo
             return _query_model(index, f.value, module, func, depth + 1)
         return None
     if isinstance(expr, cst.Name) and func is not None:
-        values = func.locals.get(expr.value, [])
-        if not values or expr.value in func.all_param_names() \
-                or expr.value in func.globals_declared:
+        if expr.value in func.all_param_names() or expr.value in func.globals_declared:
             return None
-        found = [_row_model(index, v, module, func, depth + 1)
-                 if isinstance(v, cst.BaseExpression) else None for v in values]
-        if any(m is None for m in found) or len({id(m) for m in found}) != 1:
-            return None
-        return found[0]
+        return agreed_class(func.locals.get(expr.value, []),
+                            lambda v: _row_model(index, v, module, func, depth + 1))
     return None

@@ -74,6 +74,7 @@ from poolsafe.analysis.project_facts import (
     request_handler,
 )
 from poolsafe.analysis.values import ClassRef, External, FunctionRef, Instance, LibraryObject
+from poolsafe.knowledge.frameworks import ENGINE_OFFLINE_ATTRIBUTES
 from poolsafe.knowledge.libraries import root_matches
 
 
@@ -861,11 +862,6 @@ def _flat_script(module: ModuleInfo) -> bool:
 _ENGINE_USES = frozenset({"connect", "begin", "execute", "raw_connection", "dispose"})
 
 
-#: an engine's attributes fixed when it is built, read without a connection (SQLAlchemy
-#: opens none before the first checkout): the URL, the dialect and their names
-_ENGINE_METADATA = frozenset({"url", "dialect", "name", "driver"})
-
-
 #: calls that check a connection out of the engine they are handed and give it back
 #: before they return, keeping no reference to the engine: SQLAlchemy's schema
 #: operations (`metadata.create_all(engine)`) and pandas' readers and writers
@@ -929,7 +925,7 @@ def _call_scoped(func: FunctionInfo, scope: cst.CSTNode, name: str) -> bool:
                 and f.value.value == name and f.attr.value in _ENGINE_USES:
             allowed += 1
         elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
-                and node.value.value == name and node.attr.value in _ENGINE_METADATA:
+                and node.value.value == name and node.attr.value in ENGINE_OFFLINE_ATTRIBUTES:
             allowed += 1  # `engine.url.database`: parsed at build time, no checkout
     return uses == allowed
 

@@ -25,7 +25,13 @@ from poolsafe.analysis.cstutil import (
     subscript_key,
 )
 from poolsafe.analysis.index import ProjectIndex
-from poolsafe.analysis.module import ClassInfo, FunctionInfo, ImportBinding, ModuleInfo
+from poolsafe.analysis.module import (
+    ClassInfo,
+    FunctionInfo,
+    ImportBinding,
+    LocalValue,
+    ModuleInfo,
+)
 from poolsafe.analysis.values import (
     ClassRef,
     External,
@@ -640,3 +646,12 @@ class Inventory:
 def inventory(module: ModuleInfo) -> Inventory:
     return Inventory(module.calls, module.assign_nodes)
 
+
+def agreed_class(values: Iterable[LocalValue],
+                 read: Callable[[cst.BaseExpression], ClassInfo | None]) -> ClassInfo | None:
+    """The one project class every binding in `values` reads as (`read`: a model a row
+    belongs to, say), or None when there is no binding, one reads as none, or two differ."""
+    found = [read(v) if isinstance(v, cst.BaseExpression) else None for v in values]
+    if not found or any(c is None for c in found) or len({id(c) for c in found}) != 1:
+        return None
+    return found[0]

@@ -392,6 +392,10 @@ ENGINE_CONSTRUCTORS: frozenset[tuple[str, str]] = frozenset(
      ("sqlmodel", "create_engine")}
 )
 ENGINE_URL_KEYWORD = "url"
+#: an engine's attributes fixed when it is built, read without a connection (SQLAlchemy
+#: opens none before the first checkout): its URL, its dialect (quoting, name, version
+#: checks) and their names
+ENGINE_OFFLINE_ATTRIBUTES = frozenset({"url", "dialect", "name", "driver"})
 #: Middleware that builds the application's engine itself from keyword arguments:
 #: fastapi-sqlalchemy's `app.add_middleware(DBSessionMiddleware, db_url=...,
 #: engine_args={...})` calls `create_engine(db_url, **engine_args)` (a `custom_engine=`

@@ -67,6 +67,7 @@ from poolsafe.core.positions import spans
 from poolsafe.fix.fixers.callers import uses_of_function
 from poolsafe.knowledge.frameworks import (
     CACHING_DECORATORS,
+    ENGINE_OFFLINE_ATTRIBUTES,
     STORE_METHODS,
     WEB_APPLICATION_TYPES,
 )
@@ -711,14 +712,9 @@ def _per_request_dependency(index: ProjectIndex, func: FunctionInfo) -> bool:
                                   or _drawn_by_next(index, func))
 
 
-#: what an engine tells without connecting: its dialect (quoting, name, version
-#: checks), its URL and its driver's name
-_OFFLINE_ATTRIBUTES = frozenset({"dialect", "url", "name", "driver"})
-
-
 def _never_connects(func: FunctionInfo, call: cst.Call) -> bool:
     """`engine = create_engine(uri)` whose every use in the function reads one of
-    `_OFFLINE_ATTRIBUTES` (`engine.dialect.identifier_preparer`): SQLAlchemy opens no
+    `ENGINE_OFFLINE_ATTRIBUTES` (`engine.dialect.identifier_preparer`): SQLAlchemy opens no
     connection until one is asked for, so the engine's pool stays empty. So is a
     `create_engine(url)` whose value is dropped where it is made (a driver probe)."""
     if discarded_engine(func.node.body, call):
@@ -731,7 +727,7 @@ def _never_connects(func: FunctionInfo, call: cst.Call) -> bool:
         if isinstance(node, cst.Name) and node.value == name.value and node is not name:
             loads += 1
         elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
-                and node.value.value == name.value and node.attr.value in _OFFLINE_ATTRIBUTES:
+                and node.value.value == name.value and node.attr.value in ENGINE_OFFLINE_ATTRIBUTES:
             offline += 1
     return loads == offline
 
@@ -748,7 +744,7 @@ def _bound_name(func: FunctionInfo, call: cst.Call) -> cst.Name | None:
 def _returned_unconnected(func: FunctionInfo, call: cst.Call) -> bool:
     """`func` hands the engine `call` builds back without connecting it: `return
     create_engine(url)`, or `engine = create_engine(url)` whose other uses are `return
-    engine` and reads of `_OFFLINE_ATTRIBUTES`. A caller that then only reads what the
+    engine` and reads of `ENGINE_OFFLINE_ATTRIBUTES`. A caller that then only reads what the
     engine was built with (`_never_connects`) leaves its pool empty."""
     returned = {id(n.value) for n in iter_nodes(func.node.body)
                 if isinstance(n, cst.Return) and n.value is not None}
@@ -758,7 +754,7 @@ def _returned_unconnected(func: FunctionInfo, call: cst.Call) -> bool:
     if name is None:
         return False
     offline = {id(n.value) for n in iter_nodes(func.node.body, into_functions=True)
-               if isinstance(n, cst.Attribute) and n.attr.value in _OFFLINE_ATTRIBUTES}
+               if isinstance(n, cst.Attribute) and n.attr.value in ENGINE_OFFLINE_ATTRIBUTES}
     return all(id(n) in returned or id(n) in offline or n is name
                for n in iter_nodes(func.node.body, into_functions=True)
                if isinstance(n, cst.Name) and n.value == name.value)
