@@ -358,8 +358,9 @@ class UnreleasedConnection(Rule):
     the function closes it itself (`session.close()` in the `finally` of each round:
     `for table in tables: try: ... finally: session.close()`); a release left to a
     guard of your own is judged by the guard, as below. An engine's `connect()`, a
-    pool's `getconn()` or asyncpg's `acquire()` holds its connection from the call on, used or not: an
-    early `return` before its release, or a loop of no rounds, is reported.
+    pool's `getconn()` or asyncpg's `acquire()` holds its connection from the call
+    on, used or not: an early `return` before its release, or a loop of no rounds,
+    is reported.
 
     **What raises.** Logging, `print()`, `close()`, `rollback()`, building a
     `contextlib.suppress(...)` or a `contextlib.closing(conn)` (`conn =
