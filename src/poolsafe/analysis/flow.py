@@ -543,6 +543,18 @@ class FunctionFlow:
         return out
 
     @cached_property
+    def _released_itself(self) -> set[str]:
+        """`_released_anywhere` by a method call on the name itself (`session.close()`)
+        in the function's own body, not by a project helper handed it."""
+        out: set[str] = set()
+        for call in self.func.direct_calls:
+            f = call.func
+            if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name) \
+                    and f.value.value in self._released_by(call):
+                out.add(f.value.value)
+        return out
+
+    @cached_property
     def _released_outside_handlers(self) -> set[str]:
         """`_released_anywhere` less the releases made only in `except` handlers (the
         `except BaseException: pool.putconn(conn); raise` of a connection handed on on
@@ -1038,10 +1050,13 @@ class FunctionFlow:
         uncaught = {f.site for f in normal_exit or () if isinstance(f, Held) and not f.caught}
         for fact in normal_exit or ():
             if isinstance(fact, Held):
-                if fact.idle and fact in (out.ret or ()) and fact not in (out.normal or ()) \
-                        and fact.var in self._released_anywhere:
-                    # a SQLAlchemy session that nothing has used before an early `return`
-                    # holds no connection there, and the function closes it elsewhere
+                if fact.idle and fact.var in self._released_anywhere and (
+                        fact not in (out.normal or ()) or fact.var in self._released_itself):
+                    # a SQLAlchemy session that nothing has used on this path (before an
+                    # early `return`, or past a loop that ran zero times) holds no
+                    # connection there, and the function closes it elsewhere (on the
+                    # fall-through path: by a method of its own, `session.close()`; a
+                    # release left to a helper's guard is judged by the guard's test)
                     continue
                 self.result.leaks.setdefault(fact.site, "path")
                 if fact.site not in uncaught:

@@ -37,6 +37,9 @@ connection:
 - a module-level engine of a script that nothing imports (`__main__`, or a top-level
   call of a project function or of database work), which starts no server and has
   no loop that waits;
+- an engine a class builds in `__init__` (`self.engine = create_engine(url)`) when
+  every construction of the class in the project is in a script's `__main__` block,
+  outside loops, with no `while` loop or server there nor in the class's methods;
 - an engine a factory returns, when every call of the factory in the project (at
   least one) is one-shot code keeping it local, or a script's top level as above;
 - the engine of a Flask application a request handler builds for itself
@@ -118,6 +121,9 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
         return "built by a factory that only code running once per process calls, which drops it"
     if func is not None and _returned_to_disposers(index, func, call, name):
         return "built by a factory whose every caller disposes the engine it gets"
+    if func is not None and _main_block_object_engine(index, func, call):
+        return ("kept by an object that only a script's `__main__` block makes, "
+                "for one run")
     if name is None:
         return None
     statements = [n for n in iter_nodes(scope) if isinstance(n, cst.Assign)]
@@ -616,6 +622,81 @@ def _main_block_engine(index: ProjectIndex, module: ModuleInfo, call: cst.Call,
                     return False  # a project class or function elsewhere: it may keep it
                 allowed += 1
     return uses == allowed
+
+
+def _main_block_object_engine(index: ProjectIndex, func: FunctionInfo,
+                              call: cst.Call) -> bool:
+    """`call` is `self.<attr> = create_engine(...)` in the `__init__` of a class that
+    only scripts' `if __name__ == "__main__":` blocks construct: every construction
+    in the project (outside the tests; at least one) is a call of the class in such
+    a block, outside any loop, in a block with no `while` loop and no server started
+    (a `run()` of the class itself aside), and no method of the class has a `while`
+    loop. The object, and its engine, live for one run of the script."""
+    cls = func.cls
+    if cls is None or func.name != "__init__" or func.parent is not None:
+        return False
+    if not any(isinstance(st, cst.Assign) and st.value is call and len(st.targets) == 1
+               and isinstance(st.targets[0].target, cst.Attribute)
+               and isinstance(st.targets[0].target.value, cst.Name)
+               and st.targets[0].target.value.value == "self"
+               for st in iter_nodes(func.node.body)):
+        return False
+    if any(isinstance(n, cst.While) for m in cls.methods.values()
+           for n in iter_nodes(m.node.body, into_functions=True)):
+        return False
+    made = 0
+    for m in index.modules_mentioning([cls.name]):
+        if is_test_module(m):
+            continue
+        parents: dict[int, cst.CSTNode] = {}
+        for node in iter_nodes(m.tree, into_functions=True):
+            for child in children(node):
+                parents[id(child)] = node
+        block = next((st for st in m.tree.body
+                      if isinstance(st, cst.If) and is_main_test(st.test)), None)
+        inside = {id(n) for n in iter_nodes(block.body)} if block is not None else set()
+        for node in iter_nodes(m.tree, into_functions=True):
+            if not (isinstance(node, cst.Name) and node.value == cls.name):
+                continue
+            up = parents.get(id(node))
+            if isinstance(up, (cst.ClassDef, cst.ImportAlias, cst.AsName)):
+                continue
+            value = index.evaluate(node, m, _enclosing_function(node, parents, m))
+            if not (isinstance(value, ClassRef) and value.cls is cls):
+                continue
+            if block is None or id(node) not in inside:
+                return False  # made or named elsewhere: a function, a subclass, a table
+            if not (isinstance(up, cst.Call) and up.func is node) \
+                    or not _runs_once(block, node, set(cls.methods)):
+                return False
+            made += 1
+    return made > 0
+
+
+def _enclosing_function(node: cst.CSTNode, parents: dict[int, cst.CSTNode],
+                        module: ModuleInfo) -> FunctionInfo | None:
+    cur = parents.get(id(node))
+    while cur is not None:
+        if isinstance(cur, cst.FunctionDef):
+            return module.by_node.get(id(cur))
+        cur = parents.get(id(cur))
+    return None
+
+
+def _runs_once(block: cst.If, name: cst.Name, methods: set[str]) -> bool:
+    """The `__main__` block `block` has no `while` loop and starts no server (other
+    than a method of the class, `methods`, whose body was checked), and `name` is in
+    no loop or comprehension of it."""
+    for node in iter_nodes(block.body):
+        if isinstance(node, cst.While):
+            return False
+        if isinstance(node, cst.Call) and _last_name(node.func) in _SERVING_CALLS \
+                and not _is_asyncio_run(node.func) and _last_name(node.func) not in methods:
+            return False
+        if isinstance(node, (cst.For, cst.ListComp, cst.SetComp, cst.DictComp,
+                             cst.GeneratorExp)) and any(n is name for n in iter_nodes(node)):
+            return False
+    return True
 
 
 def _last_name(expr: cst.BaseExpression) -> str | None:

@@ -354,9 +354,13 @@ class UnreleasedConnection(Rule):
     checked out). A session that nothing has used before an early `return`
     (`session = Session()`, `if not sql: return None`, then `try: ... finally:
     session.close()`) holds no connection on that path: not reported when the
-    function closes it elsewhere. An engine's `connect()`, a pool's `getconn()` or
-    asyncpg's `acquire()` holds its connection from the call on, used or not: an
-    early `return` before its release is reported.
+    function closes it elsewhere. So does one past a loop that ran zero times, when
+    the function closes it itself (`session.close()` in the `finally` of each round:
+    `for table in tables: try: ... finally: session.close()`); a release left to a
+    guard of your own is judged by the guard, as below. An engine's `connect()`, a
+    pool's `getconn()` or asyncpg's `acquire()` holds its connection from the call
+    on, used or not: an early `return` before its release, or a loop of no rounds,
+    is reported.
 
     **What raises.** Logging, `print()`, `close()`, `rollback()`, building a
     `contextlib.suppress(...)` or a `contextlib.closing(conn)` (`conn =

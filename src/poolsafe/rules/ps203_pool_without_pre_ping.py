@@ -185,6 +185,14 @@ class PoolWithoutPrePing(Rule):
     neither returns, yields nor stores it, and disposes it (`engine =
     self.engine_for(db)` ... `finally: engine.dispose()`); one caller that keeps
     it (`self.engine = self.engine_for(db)`) keeps it reported.
+    Nor is an engine a class builds in its `__init__` (`self.engine =
+    create_engine(url)`) when the only place in the project (tests aside) that makes
+    the class is a script's `if __name__ == "__main__":` block, outside any loop
+    there, with no `while` loop and no server started in that block and no `while`
+    loop in any method of the class: the script makes one object for its one run
+    (`Exporter(url).export("plants.csv")`). A class also made in a function (a
+    route, a task), named elsewhere as a value (a subclass), or one whose method
+    loops is still reported.
     An engine wrapped in SQLAlchemy's (or SQLModel's) `AsyncEngine(...)`
     (`connectable = AsyncEngine(create_engine(url))`, the Alembic async recipes'
     form) shares the wrapper's pool and is judged by where the wrapper goes:

@@ -24,6 +24,7 @@ from poolsafe.analysis.cstutil import (
     string_value,
     strip_await,
 )
+from poolsafe.analysis.declared_drivers import declared_requirements
 from poolsafe.analysis.django_auth import authenticates_first
 from poolsafe.analysis.django_instances import model_instance_method
 from poolsafe.analysis.django_managers import manager_method, manager_self_query
@@ -75,6 +76,7 @@ from poolsafe.analysis.values import (
     ModuleRef,
     Value,
 )
+from poolsafe.analysis.version_caps import caps_below
 from poolsafe.core.model import RawFinding, Severity
 from poolsafe.knowledge import NON_WORK_METHODS, POOL_RELEASE_METHODS, TRANSACTION_CM_METHODS
 from poolsafe.knowledge.django import (
@@ -324,8 +326,20 @@ class IoInTransaction(Rule):
     `create_app()` that reads settings in one context and then writes a Kubernetes
     config map in another). It is still reported after a query in the same context
     on any path, and in a context nested in one whose session already ran a statement
-    (that transaction stays open across the call). A connection handed back to its
-    pool (`POOL.putconn(conn)`: psycopg2's pool rolls back or closes it) holds no
+    (that transaction stays open across the call). What a nested context does to
+    the outer one's transaction depends on the Flask-SQLAlchemy your dependency files
+    declare (`requirements*.txt`, `pyproject.toml`, `setup.py`, `setup.cfg`,
+    `Pipfile`). Pinned to 2.x (every requirement allows only releases before 3.0,
+    `Flask-SQLAlchemy==2.4.4`), `db.session` is one session per thread: the nested
+    context's teardown removes it, so slow work after the nested block (or after a
+    call of a project function whose body is such a `with app.app_context():`
+    block, as a scheduler job's helper that counts a run) holds nothing. Declared
+    with no cap below 3.0 (`flask-sqlalchemy`, `>=3.0`; pip installs the newest),
+    each context has a session of its own: a commit in the nested block ends only
+    the nested session's transaction, and slow work after it, in the outer context
+    that already ran a statement, is reported. Not declared, the nested block's
+    commit is read as ending the outer transaction (the 2.x reading). A connection
+    handed back to its pool (`POOL.putconn(conn)`: psycopg2's pool rolls back or closes it) holds no
     transaction after the call, nor where that give-back, alone in a `try`, raised (the
     pool was closed, or the connection broken). A path that returned does not go on
     to the statements after the `return`. A handler of only a pool's own errors
@@ -1007,6 +1021,28 @@ def _first_of_each_helper(walker: _Walker) -> Iterator[
     return iter(order)
 
 
+#: Flask-SQLAlchemy 3.0 scoped `db.session` to the application context; 2.x scoped it
+#: to the thread (or greenlet), so every context of a thread shares one session
+_SESSION_PER_CONTEXT_SINCE = (3, 0)
+
+
+def _flask_sqlalchemy_pins(index: ProjectIndex, module: ModuleInfo) -> str:
+    """"2" when every Flask-SQLAlchemy requirement the project's dependency files
+    declare (at least one) allows only releases before 3.0 (`db.session` is one
+    session per thread, which the teardown of any application context of the thread
+    removes); "3" when they declare it and none is capped below 3.0 (an unpinned
+    `flask-sqlalchemy` installs the newest: one session per application context);
+    "" when none declares it (not known)."""
+    found = [written for name, written, _ in declared_requirements(module.abspath,
+                                                                    index.text_files)
+             if name == "flask-sqlalchemy"]
+    if not found:
+        return ""
+    if all(caps_below(w, _SESSION_PER_CONTEXT_SINCE) for w in found):
+        return "2"
+    return "3" if not any(caps_below(w, _SESSION_PER_CONTEXT_SINCE) for w in found) else ""
+
+
 def _app_context_call(expr: cst.BaseExpression) -> bool:
     """`app.app_context()`: Flask pushes a new application context, and
     Flask-SQLAlchemy removes that context's session when it is torn down."""
@@ -1095,6 +1131,9 @@ class _Walker:
         #: the calls whose state is kept (`_callers_only_read_before`), and that state
         self.watching: frozenset[int] = frozenset()
         self.watched: dict[int, State] = {}
+        #: the Flask-SQLAlchemy the project declares (`_flask_sqlalchemy_pins`), asked
+        #: once, when an app context meets an open `db.session`
+        self._versions: str | None = None
 
     # ------------------------------------------------------------ statements
     def walk(self, stmts: Sequence[cst.CSTNode], state: State) -> State:
@@ -1292,10 +1331,22 @@ class _Walker:
 
     def with_stmt(self, w: cst.With, state: State) -> State:
         ends: set[str] = set()
-        if _FLASK_SESSION not in state and any(_app_context_call(i.item) for i in w.items):
+        if _FLASK_SESSION in state and len(w.items) == 1 \
+                and _app_context_call(w.items[0].item) and self.context_scoped():
+            # Flask-SQLAlchemy 3.x: a nested `with app.app_context():` has a session of
+            # its own, which its teardown removes; the outer context's session, and its
+            # open transaction, wait across the block unchanged
+            outer = {k for k in state if k == _FLASK_SESSION
+                     or (k.startswith("\x00") and k.endswith(":" + _FLASK_SESSION))}
+            inner = self._with_body(w, state - outer, {_FLASK_SESSION})
+            return _ended(inner, {_FLASK_SESSION}) | outer
+        if any(_app_context_call(i.item) for i in w.items) and (
+                _FLASK_SESSION not in state or self.thread_scoped()):
             # a fresh `with app.app_context():` (no database work on Flask-SQLAlchemy's
             # session yet on any path here): its teardown removes the session it used,
-            # rolling back what it left open, so the next fresh context starts clean
+            # rolling back what it left open, so the next fresh context starts clean;
+            # under Flask-SQLAlchemy 2.x a nested context shares the thread's session,
+            # and its teardown removes that session, the outer context's work included
             ends.add(_FLASK_SESSION)
         for item in w.items:
             state = self.calls(item.item, state)
@@ -1446,6 +1497,10 @@ class _Walker:
         if state & self.sessions and self.closes_all_sessions(call):
             # every session in memory is closed: its transaction ends there
             return _ended(state, self.sessions)
+        if _FLASK_SESSION in state and self.pushes_own_context(call) and self.thread_scoped():
+            # Flask-SQLAlchemy 2.x: the project function's own `with app.app_context():`
+            # tears down by removing the thread's one session, the caller's too
+            return _ended(state, {_FLASK_SESSION})
         if self.armed and not state.issuperset(self.armed):
             begun = self.armed_helper(call)
             if begun is not False:
@@ -1538,6 +1593,26 @@ class _Walker:
             if reads:
                 self._read_openers.add(id(call))
         return state | {key}
+
+    def thread_scoped(self) -> bool:
+        if self._versions is None:
+            self._versions = _flask_sqlalchemy_pins(self.index, self.func.module)
+        return self._versions == "2"
+
+    def context_scoped(self) -> bool:
+        if self._versions is None:
+            self._versions = _flask_sqlalchemy_pins(self.index, self.func.module)
+        return self._versions == "3"
+
+    def pushes_own_context(self, call: cst.Call) -> bool:
+        """`call` runs a project function (or method) whose body pushes an application
+        context of its own as one of its statements (`with app.app_context():`, not
+        under an `if`, a loop or a `try`): it has been torn down when the call returns."""
+        value = self.index.evaluate(call.func, self.func.module, self.func)
+        if not isinstance(value, FunctionRef) or value.func.is_generator or value.func.is_async:
+            return False
+        return any(isinstance(st, cst.With) and any(_app_context_call(i.item) for i in st.items)
+                   for st in value.func.node.body.body)
 
     # ------------------------------------------------------------ read-only
     def bound_expr(self, expr: cst.BaseExpression) -> cst.BaseExpression | None:

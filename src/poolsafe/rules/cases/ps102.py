@@ -9533,3 +9533,46 @@ def run(statement):
 ''',
          note="look-alike: `engine.connect()` holds its connection from the start"),
 ]
+
+
+# Helper prec87, round 43 (prec86a's left class): a session the function closes itself in
+# the `finally` of each round of a loop. A loop that runs zero times leaves a session that
+# never ran a statement: a SQLAlchemy `Session` checks out nothing until then, so that
+# path holds no connection. A connection taken at once (`engine.connect()`) keeps it.
+
+VALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+Session = sessionmaker(bind=engine)
+
+
+def count_rows(tables):
+    session = Session()
+    for table in tables:
+        try:
+            print(table, session.scalar(text(f"SELECT count(*) FROM {table}")))
+        finally:
+            session.close()
+""", note="an empty loop leaves a session that never checked out a connection"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+
+
+def count_rows(tables):
+    conn = engine.connect()  # expect: PS102
+    for table in tables:
+        try:
+            print(table, conn.scalar(text(f"SELECT count(*) FROM {table}")))
+        finally:
+            conn.close()
+""", note="look-alike: `engine.connect()` checks out at once; an empty loop leaves it held",
+         unfixable="`conn` is released inside a loop"),
+]

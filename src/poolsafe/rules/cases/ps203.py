@@ -2605,3 +2605,78 @@ def refresh_totals():
 ''',
          note="look-alike: a loop that works every round, with no `break`"),
 ]
+
+
+# Helper prec87, round 43 (issue 31, large86's held class): an engine a class builds in
+# `__init__`, when the only place that makes the class is a script's `__main__` block
+# (no loop there, no `while` in the class): one object, one run, no idle connection.
+
+_PS_DRIVER = {"requirements.txt": "sqlalchemy\npsycopg2==2.9.9\npandas\n"}
+
+VALID += [
+    Case('''import pandas as pd
+from sqlalchemy import create_engine
+
+
+class Exporter:
+    def __init__(self, url):
+        self.engine = create_engine(url)
+
+    def export(self, path):
+        frame = pd.read_sql("SELECT * FROM plants", self.engine)
+        frame.to_csv(path)
+
+
+if __name__ == "__main__":
+    Exporter("postgresql://reader@db/energy").export("plants.csv")
+''', files=_PS_DRIVER,
+         note="a class made only in a script's `__main__` block keeps the engine for one run"),
+]
+
+INVALID += [
+    Case('''import pandas as pd
+from flask import Flask
+from sqlalchemy import create_engine
+
+app = Flask(__name__)
+
+
+class Exporter:
+    def __init__(self, url):
+        self.engine = create_engine(url)  # expect: PS203
+
+    def export(self, path):
+        frame = pd.read_sql("SELECT * FROM plants", self.engine)
+        frame.to_csv(path)
+
+
+@app.route("/export")
+def export():
+    Exporter("postgresql://reader@db/energy").export("/tmp/plants.csv")
+    return "ok"
+
+
+if __name__ == "__main__":
+    Exporter("postgresql://reader@db/energy").export("plants.csv")
+''', files=_PS_DRIVER,
+         note="look-alike: a route also makes the class"),
+    Case('''from sqlalchemy import create_engine, text
+
+
+class Refresher:
+    def __init__(self, url):
+        self.engine = create_engine(url)  # expect: PS203
+
+    def run(self, rounds):
+        done = 0
+        while done < rounds:
+            with self.engine.begin() as conn:
+                conn.execute(text("REFRESH MATERIALIZED VIEW totals"))
+            done += 1
+
+
+if __name__ == "__main__":
+    Refresher("postgresql://etl@db/warehouse").run(3)
+''', files=_PS_DRIVER,
+         note="look-alike: a method of the class loops, reusing the engine's connections"),
+]

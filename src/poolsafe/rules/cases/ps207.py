@@ -5283,3 +5283,70 @@ def refresh_feeds():
             requests.get(url, timeout=10)
 """, note="Flask-SQLAlchemy's db.session.remove() before the HTTP calls"),
 ]
+
+
+# Helper prec87, round 43 (issue 31, large86's held class): which session a nested
+# `with app.app_context():` has depends on the Flask-SQLAlchemy the project declares.
+# 2.x scopes `db.session` to the thread: the nested context's teardown removes the one
+# session, the outer context's transaction included. 3.x scopes it to the context: the
+# nested block's commit leaves the outer context's transaction open.
+
+_RUNS_JOB = '''import requests
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://svc@db/crawl"
+db = SQLAlchemy(app)
+
+
+class Job(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    url = db.Column(db.String)
+    runs = db.Column(db.Integer)
+
+
+def count_run(job_id):
+    with app.app_context():
+        job = Job.query.get(job_id)
+        job.runs += 1
+        db.session.commit()
+
+
+def run_job(job_id):
+    with app.app_context():
+        url = Job.query.get(job_id).url
+@STEP@
+        requests.post(url, timeout=10)@MARK@
+'''
+_COUNT_CALL = "        count_run(job_id)"
+_COUNT_INLINE = '''        with app.app_context():
+            job = Job.query.get(job_id)
+            job.runs += 1
+            db.session.commit()'''
+_FSA2 = {"requirements.txt": "Flask==1.1.4\nFlask-SQLAlchemy==2.4.4\nrequests\npsycopg2\n"}
+_FSA3 = {"requirements.txt": "Flask-SQLAlchemy>=3.0\nrequests\npsycopg2\n"}
+
+VALID += [
+    Case(_RUNS_JOB.replace("@STEP@", _COUNT_CALL).replace("@MARK@", ""), files=_FSA2,
+         note="Flask-SQLAlchemy 2.4 pinned: the helper's own app context removes the "
+         "thread's one session at its teardown, the caller's read with it"),
+    Case(_RUNS_JOB.replace("@STEP@", '''        with app.app_context():
+            print(Job.query.count())''').replace("@MARK@", ""), files=_FSA2,
+         note="Flask-SQLAlchemy 2.4 pinned: a nested context that only reads removes the "
+         "shared session when it ends"),
+]
+
+INVALID += [
+    Case(_RUNS_JOB.replace("@STEP@", _COUNT_INLINE).replace("@MARK@", "  # expect: PS207"),
+         files=_FSA3,
+         note="Flask-SQLAlchemy 3.x: the nested context commits its own session; the "
+         "outer context's read stays open across the request"),
+    Case(_RUNS_JOB.replace("@STEP@", _COUNT_CALL).replace("@MARK@", "  # expect: PS207"),
+         files=_FSA3,
+         note="look-alike: the helper's context has its own session under 3.x"),
+    Case(_RUNS_JOB.replace("@STEP@", _COUNT_CALL).replace("@MARK@", "  # expect: PS207"),
+         files={"requirements.txt": "Flask-SQLAlchemy<3.1\nrequests\npsycopg2\n"},
+         note="look-alike: a pin that allows 3.0 (pip installs 3.0.x): the context's own "
+         "session"),
+]
