@@ -298,3 +298,119 @@ def test_an_edit_that_makes_a_callee_getopt_rechecks_its_caller(
     own = seen[readers.index(_OWN_READER)]
     assert "PS202" in own
     assert "PS202" not in seen[readers.index(_GETOPT_READER)]
+
+
+_PTB_HANDLERS = """\
+from telegram import Bot
+from telegram.ext import Dispatcher, MessageHandler
+
+from models import Order
+
+bot = Bot("token")
+dispatcher = Dispatcher(bot, None, workers=0)
+
+
+def paid(update, context):
+    Order.objects.filter(id=int(update.message.text)).update(paid=True)
+
+
+dispatcher.add_handler(MessageHandler(None, paid))
+"""
+_PTB_MODELS = ("from django.db import models\n\n\nclass Order(models.Model):\n"
+               "    paid = models.BooleanField(default=False)\n")
+#: a module with no database code (the prefilter leaves it unread) that starts an
+#: `Updater` polling, or does not
+_POLLS = "def main(updater):\n    updater.start_polling()\n"
+_STOPS = "def main(updater):\n    updater.stop()\n"
+
+
+@pytest.mark.parametrize("first", ["polls", "stops"])
+def test_an_unread_file_that_starts_to_match_rechecks_its_readers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: str) -> None:
+    """`ProjectIndex.unread_files_match` answers from files the prefilter leaves out:
+    whether one starts a python-telegram-bot `Updater` decides whether the handler's
+    ORM work runs on the dispatcher's thread (PS107). An edit of that unread file
+    alone, the handler's module unchanged, must re-check the handler's module: the
+    finding comes and goes with it, and the cached scan equals a fresh one."""
+    (tmp_path / "models.py").write_text(_PTB_MODELS)
+    (tmp_path / "handlers.py").write_text(_PTB_HANDLERS)
+    texts = [_POLLS, _STOPS] if first == "polls" else [_STOPS, _POLLS]
+    monkeypatch.chdir(tmp_path)
+    cache = ScanOptions(cache_dir=tmp_path / "cache", jobs=1)
+    seen = []
+    for text in [*texts, texts[0]]:
+        (tmp_path / "bot.py").write_text(text)
+        cached = scan(["."], cache)
+        fresh = scan(["."], ScanOptions(jobs=1))
+        assert _key(cached) == _key(fresh), text
+        seen.append(sorted(f.code for f in fresh.findings if f.path.endswith("handlers.py")))
+    assert seen[texts.index(_POLLS)] == ["PS107"]
+    assert seen[texts.index(_STOPS)] == []
+
+
+_SHOP_DB = """\
+import pymysql
+
+
+def connect():
+    return pymysql.connect(host="db", user="app", database="shop")
+
+
+def transactional(work):
+    def run(*args):
+        conn = connect()
+        try:
+            result = work(conn, *args)
+            conn.commit()
+            return result
+        finally:
+            conn.close()
+    return run
+"""
+_SHOP_VIEWS = """\
+from flask import Blueprint
+
+from shop.db import *
+
+bp = Blueprint("shop", __name__)
+
+
+@bp.route("/count")
+@transactional
+def count(conn):
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM items")
+        return {"n": cur.fetchone()[0]}
+"""
+#: a module with no database code (the prefilter leaves it unread) whose star import
+#: is of no project module: it may apply the decorator to a function that is no
+#: handler, or not
+_APPLIED = "from shoplib import *\n\n\n@transactional\ndef nightly(conn):\n    return 1\n"
+_NOT_APPLIED = "from shoplib import *\n\n\ndef nightly(conn):\n    return 1\n"
+
+
+@pytest.mark.parametrize("first", ["applied", "not applied"])
+def test_an_unread_file_that_starts_to_apply_a_decorator_rechecks_its_readers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: str) -> None:
+    """`project_facts`' handler wrapper: a decorator's wrapper runs per request when
+    the project applies it only to request handlers, and a file the prefilter leaves
+    unread that spells `@transactional` may apply it elsewhere (read by
+    `unread_files_match`). Editing that file alone must re-check `shop/db.py`, whose
+    PS201 (a connection per request) comes and goes with it."""
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "__init__.py").write_text("")
+    (shop / "db.py").write_text(_SHOP_DB)
+    (shop / "views.py").write_text(_SHOP_VIEWS)
+    texts = [_APPLIED, _NOT_APPLIED] if first == "applied" else [_NOT_APPLIED, _APPLIED]
+    monkeypatch.chdir(tmp_path)
+    cache = ScanOptions(cache_dir=tmp_path / "cache", jobs=1)
+    seen = []
+    for text in [*texts, texts[0]]:
+        (shop / "jobs.py").write_text(text)
+        cached = scan(["."], cache)
+        fresh = scan(["."], ScanOptions(jobs=1))
+        assert _key(cached) == _key(fresh), text
+        seen.append(sorted(f.code for f in fresh.findings if f.path.endswith("db.py")))
+    assert seen[texts.index(_NOT_APPLIED)] == ["PS201"]
+    assert seen[texts.index(_APPLIED)] == []

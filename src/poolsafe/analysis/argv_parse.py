@@ -36,10 +36,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import cast
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import argument_for, dotted_name, iter_nodes
+from poolsafe.analysis.cstutil import argument_for, children, dotted_name, iter_nodes
 from poolsafe.analysis.index import EVERY_FILE, ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.resolution import external_name
@@ -88,22 +89,32 @@ def _named_only_in_calls(func: FunctionInfo) -> bool:
     return all(id(n) in skip for n in nodes if isinstance(n, cst.Name) and n.value == name)
 
 
-_LOOPS = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+#: by exact type (libcst's node classes are final; `isinstance` against them goes
+#: through `ABCMeta.__instancecheck__`)
+_LOOPS = frozenset({cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp,
+                    cst.GeneratorExp})
+_NESTED = frozenset({cst.FunctionDef, cst.Lambda, cst.ClassDef})
 
 
 def _reads_argv_item(index: ProjectIndex, func: FunctionInfo) -> bool:
     """`sys.argv[1]` (an argument by its position, or a slice from one on) in the
-    function's own body, outside loops and nested scopes."""
+    function's own body, outside loops and nested scopes. (The walk goes through
+    `cstutil.children`, which leaves out whitespace and punctuation, none of them a
+    subscript, a loop or a scope: libcst's `children` runs a visitor per node, most
+    of this walk's time on a large function.)"""
     stack: list[tuple[cst.CSTNode, bool]] = [(func.node.body, False)]
+    subscript = cst.Subscript
     while stack:
         node, looped = stack.pop()
-        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+        kind = type(node)
+        if kind in _NESTED:
             continue
-        if isinstance(node, cst.Subscript) and not looped and _argument_index(node) \
-                and _is_argv(index, func, node.value):
-            return True
-        inner = looped or isinstance(node, _LOOPS)
-        stack.extend((child, inner) for child in node.children)
+        if kind is subscript and not looped:
+            item = cast(cst.Subscript, node)
+            if _argument_index(item) and _is_argv(index, func, item.value):
+                return True
+        inner = looped or kind in _LOOPS
+        stack.extend((child, inner) for child in children(node))
     return False
 
 

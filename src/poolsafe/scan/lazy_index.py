@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from poolsafe.analysis.index import ProjectIndex, source_matches, word_pattern
+from poolsafe.analysis.index import EVERY_FILE, ProjectIndex, source_matches, word_pattern
 from poolsafe.analysis.module import ModuleInfo, ModulePath
 from poolsafe.analysis.pool_summary import (
     ImportKind,
@@ -567,6 +567,10 @@ class LazyIndex(ProjectIndex):
         that still holds (`known_matches`) answers without searching."""
         if self._source is None:
             return super().any_file_matches(pattern)
+        return bool(self._every_file_matching(pattern))
+
+    def _every_file_matching(self, pattern: re.Pattern[bytes]) -> list[str]:
+        """`any_file_matches`'s files (recorded as it says), by path."""
         key = pattern_key(pattern)
         known = self._known_matches.get(key)
         if known is not None:
@@ -586,18 +590,24 @@ class LazyIndex(ProjectIndex):
                                                 if self._raw_matches(pattern, p)]
             found = memo[pattern.pattern]
         self.matched.setdefault(key, list(found))
-        return bool(found)
+        return found
 
     def unread_files_match(self, pattern: re.Pattern[bytes]) -> bool:
+        """Whether a file outside the selection matches `pattern`, from the files
+        that match it anywhere, recorded under the pattern marked `EVERY_FILE` (as
+        `any_file_matches` records them): the cache's dependency, so that an edit
+        making an unread file match, or stop matching, or a matching file entering
+        or leaving the selection, re-checks what read the answer (with no record, an
+        unread file that started to match left its readers' cached findings
+        standing). On an edit, a record that held answers without a search."""
         if self._source is None:
             return False
-        memo: dict[bytes, bool] = self.__dict__.setdefault("_unread_memo", {})
-        if pattern.pattern not in memo:
-            others = {p for paths in self._files_by_name.values() for p in paths} \
-                - self._selected
-            memo[pattern.pattern] = any(self._raw_matches(pattern, p)
-                                        for p in sorted(others))
-        return memo[pattern.pattern]
+        memo: dict[bytes, re.Pattern[bytes]] = self.__dict__.setdefault("_marked_memo", {})
+        marked = memo.get(pattern.pattern)
+        if marked is None:
+            marked = memo[pattern.pattern] = re.compile(EVERY_FILE + pattern.pattern,
+                                                        pattern.flags)
+        return any(p not in self._selected for p in self._every_file_matching(marked))
 
     def _matches(self, pattern: re.Pattern[bytes], path: str) -> bool:
         """`source_matches(pattern, self._source_of(path))`."""
