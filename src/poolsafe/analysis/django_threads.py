@@ -1831,6 +1831,11 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
             named = None  # the project command's name, for `call_command("name")`
             with index.full_resolution():  # a model's method, a helper module
                 callee = index.evaluate(f, func.module, func)
+                if callee is None and isinstance(f, cst.Name):
+                    # a helper defined in the function itself (`def _claim(): ...
+                    # Order.objects...` then `_claim()`), decorated or not
+                    nested = _nested_function(func.module, func, f.value)
+                    callee = FunctionRef(nested) if nested is not None else None
                 method = bound_method(index, func.module, func, f) if callee is None else None
                 if isinstance(callee, External):
                     method = called_command(index, callee, node)

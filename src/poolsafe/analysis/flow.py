@@ -2699,7 +2699,8 @@ class FunctionFlow:
                 # a helper that only reads the session's `.bind` runs its statements on
                 # a connection of its own (`db.bind.connect()`), not in this transaction
                 if owner is not None and owner not in closed_here \
-                        and not self._released_by(call) and not self._reads_bind_only(call, i):
+                        and not self._released_by(call) and not self._reads_bind_only(call, i) \
+                        and not self._stores_argument(call):
                     found.add(owner)
         for name in self._closure_names(call):
             owner = self.res.owner_of(name)
@@ -2708,6 +2709,18 @@ class FunctionFlow:
         if not found:
             found = self._helper_work(call) - closed_here
         return found
+
+    def _stores_argument(self, call: cst.Call) -> bool:
+        """`self._all.append(conn)`, `seen.add(conn)`, `queue.put_nowait(conn)`: a
+        container's store method keeps the connection and sends nothing on it, so no
+        database error can come from it (not when the call is a project method of that
+        name, which may work on what it is given)."""
+        f = call.func
+        if not isinstance(f, cst.Attribute) or f.attr.value not in _CONTAINER_STORES:
+            return False
+        with self.index.full_resolution():
+            callee = self.index.evaluate(f, self.module, self.func)
+        return not isinstance(callee, FunctionRef)
 
     def _helper_work(self, call: cst.Call) -> set[str]:
         """What a project helper called here does on a module-level session this
@@ -3188,6 +3201,11 @@ _NOT_AN_ARGUMENT_USE = frozenset(
      "len", "str", "repr", "isinstance", "id", "bool", "type", "hasattr", "callable", "getattr",
      "setattr", "delattr", "hash", "format", "remove", "discard", "pop", "index", "count", "get",
      "__contains__", "assertIs", "assertIsNone", "assertIsNotNone"})
+
+
+#: a container's methods that store their argument and do nothing else with it
+#: (`list.append`, `deque.appendleft`, `set.add`, `asyncio.Queue.put_nowait`)
+_CONTAINER_STORES = frozenset({"append", "appendleft", "add", "put_nowait"})
 
 
 def _raised_class(node: cst.Raise) -> str | None:

@@ -22,8 +22,9 @@ class DjangoConnectionOutsideRequest(Rule):
     """
     ## What it does
     Flags Django database work (a model's `objects` manager, `connection.cursor()`,
-    or a project function that does either, two calls deep) in code that runs outside
-    Django's request cycle and never closes the connection it opens:
+    or a project function that does either, two calls deep, a helper defined inside the
+    calling function included) in code that runs outside Django's request cycle and
+    never closes the connection it opens:
 
     - a `threading.Thread` target, the `run()` of a project subclass of
       `threading.Thread`, or a `threading.Timer` function with no

@@ -7254,3 +7254,44 @@ class Removable:
             return False
 """, note="a model mixin's delete(): the same-named call is the session's, not a caller"),
 ]
+
+# breadth87: a pool hands back a broken connection and opens a new one in its place; the
+# `try` only rebinds the name and stores the new connection in a container: nothing runs
+# on it that could fail on the server.
+_REPLACE_BROKEN = """\
+import asyncio
+from contextlib import asynccontextmanager
+
+import psycopg
+
+
+class Pool:
+    def __init__(self, dsn):
+        self._dsn = dsn
+        self._queue = asyncio.Queue()
+        self._all = {holder}
+
+    async def _connect(self):
+        return await psycopg.AsyncConnection.connect(self._dsn)
+
+    @asynccontextmanager
+    async def connection(self):
+        conn = await self._queue.get()
+        try:
+            yield conn
+        finally:
+            if conn.closed or conn.broken:
+                try:
+                    conn = await self._connect()
+                    self._all.{store}(conn)
+                except Exception:
+                    pass
+            self._queue.put_nowait(conn)
+"""
+
+VALID += [
+    Case(_REPLACE_BROKEN.format(holder="[]", store="append"),
+         note="a broken connection replaced: the new one is appended to a list, no SQL"),
+    Case(_REPLACE_BROKEN.format(holder="set()", store="add"),
+         note="the same with a set's add()"),
+]

@@ -4525,3 +4525,59 @@ VALID += [
          path="shop/management/commands/watch.py", files=dict(_FILES),
          note="the same every hundredth round, with `connection.close` wrapped"),
 ]
+
+_NESTED_HELPER = """\
+import threading
+from functools import wraps
+
+from django.db import connection
+
+from models import Order
+
+
+def retried(func):
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        return func(*args, **kwargs)
+    return wrapper
+
+
+class Settler:
+    def settle(self):
+{body}
+
+def start():
+    worker = Settler()
+    threading.Thread(target=worker.settle).start()
+"""
+
+_CLAIM = "return Order.objects.filter(paid=False).first()"
+
+
+def _settle_body(decorator: str, work: str, expect: str) -> str:
+    return (f"{decorator}        def _claim():\n            {work}\n\n"
+            f"        _claim(){expect}\n")
+
+
+INVALID += [
+    Case(_NESTED_HELPER.format(body=_settle_body("        @retried\n", _CLAIM,
+                                                 "  # expect: PS107")),
+         path="settle.py", files=dict(_FILES),
+         note="the thread's method does its database work through a helper defined in "
+              "itself, wrapped by a project retry decorator"),
+    Case(_NESTED_HELPER.format(body=_settle_body("", _CLAIM, "  # expect: PS107")),
+         path="settle.py", files=dict(_FILES),
+         note="the same helper, not decorated"),
+]
+VALID += [
+    Case(_NESTED_HELPER.format(body=(
+        "        try:\n"
+        + "".join(("    " + line if line else line) + "\n"
+                  for line in _settle_body("        @retried\n", _CLAIM, "").splitlines())
+        + "        finally:\n            connection.close()\n")),
+         path="settle.py", files=dict(_FILES),
+         note="look-alike: the method closes the thread's connection in a `finally`"),
+    Case(_NESTED_HELPER.format(body=_settle_body("        @retried\n", "return len('paid')", "")),
+         path="settle.py", files=dict(_FILES),
+         note="look-alike: the nested helper does no database work"),
+]
