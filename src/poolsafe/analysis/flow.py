@@ -107,6 +107,7 @@ from poolsafe.knowledge.frameworks import (
     RAISING_BUILTINS,
     RAISING_CALLS,
 )
+from poolsafe.knowledge.libraries import CURSOR_FACTORY_METHODS
 
 #: connection kinds that say nothing of their server: whether a failed statement
 #: aborts the transaction is the server's (the module's imports tell)
@@ -637,12 +638,14 @@ class FunctionFlow:
     def _carried_names(self) -> frozenset[str]:
         """Local names every binding of which is a call of a project helper that
         returns a cursor of a connection it opened (`cur = await open_cursor()`:
-        `_carried_cursor`)."""
+        `_carried_cursor`), or a cursor of a direct connection opened in the same
+        expression (`cur = get_connection().cursor()`: `_chained_cursor`)."""
         out: set[str] = set()
         for name, values in self.func.locals.items():
             calls = [strip_await(v)[0] for v in values if isinstance(v, cst.BaseExpression)]
             if calls and len(calls) == len(values) and all(
-                    isinstance(c, cst.Call) and self._carried_cursor(c) is not None
+                    isinstance(c, cst.Call) and (self._carried_cursor(c) is not None
+                                                 or self._chained_cursor(c) is not None)
                     for c in calls):
                 out.add(name)
         return frozenset(out)
@@ -1010,6 +1013,24 @@ class FunctionFlow:
         return Connection(carried.kind_key, carried.origin, via=carried.via,
                           autocommit=carried.autocommit, carrier=True)
 
+    def _chained_cursor(self, call: cst.Call) -> Connection | None:
+        """`cur = get_connection().cursor()` (or `psycopg2.connect(dsn).cursor()`): a
+        direct connection opened in the same expression and never named, reached only
+        through its cursor; the bound name holds it as a cursor carrier does."""
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value in CURSOR_FACTORY_METHODS):
+            return None
+        opened = strip_await(func.value)[0]
+        if not isinstance(opened, cst.Call):
+            return None
+        conn = self.index.evaluate(opened, self.module, self.func)
+        if not isinstance(conn, Connection) or conn.packed is not None or conn.carrier \
+                or not conn.kind.direct or not conn.kind.tracked:
+            return None
+        origin = f"{dotted_name(opened.func) or 'connect'}()"
+        return Connection(conn.kind_key, origin, via=conn.via, autocommit=conn.autocommit,
+                          carrier=True)
+
     def _shared_module_session(self, resource: str) -> tuple[ModuleInfo, str] | None:
         """The module and top-level name of the session or connection `resource`
         stands for when it is made once at a module's top level and shared by every
@@ -1240,6 +1261,11 @@ class FunctionFlow:
         if target is None and isinstance(func, cst.Name) \
                 and func.value in RAISING_BUILTINS and not self._binds_name(func.value):
             return "raises"  # the builtin `exit(...)`: nothing in the code rebinds it
+        if target is None and isinstance(func, cst.Name) \
+                and func.value in self.module.unbound_call_names \
+                and _forgotten_raising_import(func.value, self.module):
+            # `abort(404)` in a Flask module that never imports `abort`: NameError
+            return "raises"
         if isinstance(target, FunctionRef) and always_raises(self.index, target.func):
             return "raises"  # a project helper that ends in `raise` on every path
         return None
@@ -1353,7 +1379,7 @@ class FunctionFlow:
             return None
         result = self.index.evaluate(inner, self.module, self.func)
         if not isinstance(result, (Connection, ManagedContext)):
-            carried = self._carried_cursor(inner)
+            carried = self._carried_cursor(inner) or self._chained_cursor(inner)
             if carried is not None:
                 return inner, carried
         if isinstance(result, Connection) and result.kind.tracked:
@@ -3396,6 +3422,15 @@ def always_raises(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> bo
         return match_qualname(target.qualname, RAISING_CALLS) is not None
     return isinstance(target, FunctionRef) and target.func is not func \
         and always_raises(index, target.func, depth + 1)
+
+
+def _forgotten_raising_import(name: str, module: ModuleInfo) -> bool:
+    """`name` is the bare name of a call that never returns (`RAISING_CALLS`: Flask's
+    `abort`, pytest's `fail`) from a library `module` imports something else of: the
+    call meant that one, and with its import forgotten it raises `NameError` (the
+    caller checked that the module binds `name` nowhere)."""
+    roots = {q.split(".", 1)[0] for q in module.imports.values()}
+    return any(tail == name and lib.split(".", 1)[0] in roots for lib, tail in RAISING_CALLS)
 
 
 def _falsy_literal(value: cst.BaseExpression | None) -> bool:

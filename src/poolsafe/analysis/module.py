@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -134,6 +136,14 @@ class ModulePath(NamedTuple):
         return ModulePath(module.abspath, module.names, module.is_package)
 
 
+#: names that bind others at run time: a module that names one may define anything
+_DYNAMIC_BINDERS = frozenset({"globals", "exec", "eval", "builtins", "__builtins__", "vars",
+                              "setattr", "__import__"})
+_BUILTIN_NAMES = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__",
+                                             "__loader__", "__package__", "__path__",
+                                             "__builtins__", "__debug__"}
+
+
 @dataclass(eq=False)
 class ModuleInfo:
     path: str
@@ -168,6 +178,33 @@ class ModuleInfo:
     @property
     def package(self) -> str:
         return package_of(self.names, self.is_package)
+
+    @cached_property
+    def unbound_call_names(self) -> frozenset[str]:
+        """Bare names this module only ever calls (`abort(404)`) and never binds,
+        imports or otherwise names anywhere, that are no builtin: each such call
+        raises `NameError` (an import the module forgot), so nothing after it runs.
+        Empty under a star import or where the module could bind names at run time
+        (`globals()`, `exec`, `eval`, `builtins`, `__builtins__`)."""
+        if self.star_imports:
+            return frozenset()
+        called: set[str] = set()
+        call_funcs: set[int] = set()
+        others: set[str] = set()
+        stack: list[cst.CSTNode] = [self.tree]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
+                called.add(node.func.value)
+                call_funcs.add(id(node.func))
+            elif isinstance(node, cst.Name) and id(node) not in call_funcs:
+                others.add(node.value)
+            stack.extend(children(node))
+        if others & _DYNAMIC_BINDERS or called & _DYNAMIC_BINDERS:
+            return frozenset()
+        # `_("text")` and `__salt__`-style names are installed into builtins or the
+        # module's globals by a framework (`gettext.install()`): left alone
+        return frozenset(n for n in called - others - _BUILTIN_NAMES if not n.startswith("_"))
 
 
 class _Collector(cst.CSTVisitor):

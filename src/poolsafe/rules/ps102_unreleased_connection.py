@@ -147,7 +147,10 @@ class UnreleasedConnection(Rule):
     connection of its own and returns only a cursor of it (`conn = await
     aiomysql.connect(...)`, then `return await conn.cursor()`; psycopg2, PyMySQL,
     aiopg alike) hands the connection to its caller through the cursor: the caller
-    must close `cur.connection` on every path, and is reported when it does not.
+    must close `cur.connection` on every path, and is reported when it does not. So
+    must a function that opens a direct connection and names only its cursor, in one
+    expression (`cur = get_connection().cursor()`, `cur = psycopg2.connect(dsn).cursor()`):
+    nothing else can close that connection.
     Not when the helper also keeps, closes (outside an `except` that re-raises) or
     hands on the connection, nor for a pool's checkout returned as a cursor. No fix is
     offered. `cur.close()` closes only the cursor and is no release of the connection:

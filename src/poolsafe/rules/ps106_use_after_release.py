@@ -48,7 +48,10 @@ class UseAfterRelease(Rule):
     `with engine.connect() as conn:` block that returns `conn` or is followed by a use
     of it. The path is followed as PS102 follows it: a release in one branch and a use
     in the other, a name bound to a new checkout after the release, a loop variable,
-    and a reconnect (`conn.ping(reconnect=True)`) are not reported. A cursor name
+    and a reconnect (`conn.ping(reconnect=True)`) are not reported, nor is code after
+    a call that never returns (`sys.exit()`, Flask's `abort(404)`, also an `abort(404)`
+    in a module that imports Flask but not `abort` and binds that name nowhere: it
+    raises `NameError`). A cursor name
     bound again after the release (`with other.cursor() as cur:`, also on one line,
     `cur = ...`, `for cur in ...`, `(cur := ...)`) on every path names another cursor:
     its uses are not the released connection's. A project helper

@@ -259,7 +259,13 @@ class IoInTransaction(Rule):
     a method of the same object that runs a statement on that session and leaves
     its transaction open (`photo = await self.find(id)`) opens it in the caller; so
     does a project function the connection is handed to (`upsert_user(conn, user)`)
-    that runs a statement on it and does not commit (followed two calls deep). Connections are
+    that runs a statement on it and does not commit (followed two calls deep). The
+    other way round, a project function that commits (or rolls back, or closes) on
+    every way out ends the caller's transaction: `def mark(db, job, stage): job.stage =
+    stage; db.session.commit()` called as `mark(db, job, "encoding")` before a
+    subprocess, or `record(session, hook, "sending")` committing the session handed to
+    it, leaves nothing open for the slow call after it (one that commits on some paths
+    only, or flushes, does not). Connections are
     recognised by where they come from (an engine, a pool, a sessionmaker, a driver
     `connect()`, a `Depends` parameter annotated `Session`, FastAPI's
     `Annotated[Session, Depends(get_db)]` or a module alias of it such as
@@ -1501,6 +1507,10 @@ class _Walker:
             # Flask-SQLAlchemy 2.x: the project function's own `with app.app_context():`
             # tears down by removing the thread's one session, the caller's too
             return _ended(state, {_FLASK_SESSION})
+        ended = self.ended_by_helper(call, state)
+        if ended:
+            # `set_state(db, job, "done")` whose body ends in `db.session.commit()`
+            return _ended(state, ended)
         if self.armed and not state.issuperset(self.armed):
             begun = self.armed_helper(call)
             if begun is not False:
@@ -1878,6 +1888,50 @@ class _Walker:
         with self.index.full_resolution():
             left = inner.walk(body_statements(callee.func.node.body), frozenset())
         return frozenset(handed[p] for p in handed if p in left)
+
+    def ended_by_helper(self, call: cst.Call, state: State) -> frozenset[str]:
+        """The held transactions a project function `call` runs ends on every path:
+        Flask-SQLAlchemy's `db.session` (one session per thread, whatever module or
+        parameter names it: `def set_state(db, job, state): ...; db.session.commit()`),
+        or a session or connection handed to it (`save(session, row)` whose body
+        commits `session`). A commit, rollback or close on each way out of the callee
+        ends the caller's transaction: nothing is open after the call (followed two
+        calls deep)."""
+        keys = _real_keys(state)
+        if self.depth >= 2 or not keys:
+            return frozenset()
+        name = call_name(call)
+        if name is None or not self.index.is_project_function_name(name):
+            return frozenset()
+        with self.index.full_resolution():
+            callee = _callee(self.index, call, self.module, self.func)
+        if not isinstance(callee, FunctionRef) or callee.func is self.func \
+                or callee.func.is_generator:
+            return frozenset()
+        aliases: dict[str, str] = {}
+        for arg in call.args:
+            if arg.star:
+                continue
+            param = param_for(callee.func, call, arg)
+            handed = dotted_name(strip_await(arg.value)[0])
+            if param is None or handed is None:
+                continue
+            for key in keys:
+                if key == handed or key.startswith(handed + "."):
+                    aliases[param + key[len(handed):]] = key
+            if _FLASK_SESSION in keys and is_flask_db(
+                    self.index.evaluate(arg.value, self.module, self.func)):
+                aliases[param + ".session"] = _FLASK_SESSION
+        # what the callee can name: what was handed to it, and the thread's
+        # Flask-SQLAlchemy session (the same object in every module)
+        seen = set(aliases.values()) | (keys & {_FLASK_SESSION})
+        if not seen:
+            return frozenset()
+        inner = _Walker(self.index, callee.func, self.depth + 1)
+        inner.aliases.update(aliases)
+        with self.index.full_resolution():
+            left = inner.walk(body_statements(callee.func.node.body), frozenset(seen))
+        return frozenset(k for k in seen if k not in left)
 
     def handle_attribute(self, expr: cst.BaseExpression) -> bool:
         """`self.db` set in a method from a parameter annotated as a session or

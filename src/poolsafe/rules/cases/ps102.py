@@ -9576,3 +9576,70 @@ def count_rows(tables):
 """, note="look-alike: `engine.connect()` checks out at once; an empty loop leaves it held",
          unfixable="`conn` is released inside a loop"),
 ]
+
+# A direct connection opened and never named: `cur = get_connection().cursor()` holds
+# it through its cursor alone, as a helper's returned cursor does (round 43, fresh87).
+_CHAINED_CURSOR_BY_HAND = ("the name holds a cursor of the connection the helper opened, "
+                           "and the helper may also be called where the cursor is closed "
+                           "another way: add `<cursor>.connection.close()` in a `finally` "
+                           "by hand")
+_CHAINED_CURSOR_APP = '''
+import psycopg2
+from flask import Flask
+
+app = Flask(__name__)
+
+
+def open_db():
+    return psycopg2.connect("dbname=garage")
+
+
+@app.route("/bays")
+def bays():
+'''
+INVALID += [
+    Case(_CHAINED_CURSOR_APP + '''\
+    cur = open_db().cursor()  # expect: PS102
+    cur.execute("SELECT id, label FROM bays")
+    return {"bays": cur.fetchall()}
+''', unfixable=_CHAINED_CURSOR_BY_HAND,
+         note="the connection is reached only through the cursor of one chained call and "
+              "never closed: one server connection per request until a collection"),
+    Case('''
+import psycopg2
+
+
+def tally(dsn):
+    cur = psycopg2.connect(dsn).cursor()  # expect: PS102
+    cur.execute("SELECT count(*) FROM visits")
+    return cur.fetchone()[0]
+''', unfixable=_CHAINED_CURSOR_BY_HAND,
+         note="`psycopg2.connect(dsn).cursor()`: nothing names the connection, nothing "
+              "closes it"),
+]
+VALID += [
+    Case(_CHAINED_CURSOR_APP + '''\
+    cur = open_db().cursor()
+    try:
+        cur.execute("SELECT id, label FROM bays")
+        return {"bays": cur.fetchall()}
+    finally:
+        cur.connection.close()
+''', note="the cursor's connection is closed in a `finally`"),
+    Case(_CHAINED_CURSOR_APP + '''\
+    cur = open_db().cursor()
+    cur.execute("SELECT id, label FROM bays")
+    rows = cur.fetchall()
+    cur.connection.close()
+    return {"bays": rows}
+''', note="closed on the normal path: an exception-only gap of a direct connection held "
+          "in a local (see 'Direct connections')"),
+]
+INVALID.append(Case(_CHAINED_CURSOR_APP + '''\
+    cur = open_db().cursor()  # expect: PS102
+    cur.execute("SELECT id, label FROM bays")
+    rows = cur.fetchall()
+    cur.close()
+    return {"bays": rows}
+''', unfixable=_CHAINED_CURSOR_BY_HAND,
+    note="look-alike: `cur.close()` closes the cursor, not the connection it carries"))

@@ -1040,3 +1040,41 @@ def archive(path):
          note="look-alike: a DB-API connection used after `close()` raises; a commit "
               "after it does not make it usable"),
 ]
+
+# A call of a bare name the module never imports nor binds raises `NameError`: a
+# route that closes and then calls `abort(404)` without importing it never reaches
+# the statements after it (round 43, fresh87). A module-level `abort` of the
+# project's own that returns keeps the use after the close reported.
+_UNBOUND_ABORT = '''
+import psycopg2
+from flask import Flask
+{own}
+app = Flask(__name__)
+
+
+@app.route("/crates/<int:crate_id>")
+def crate(crate_id):
+    conn = psycopg2.connect("dbname=depot")
+    cur = conn.cursor()
+    cur.execute("SELECT label FROM crates WHERE id = %s", (crate_id,))
+    row = cur.fetchone()
+    if row is None:
+        conn.close()
+        abort(404)
+    cur.execute("SELECT item FROM contents WHERE crate_id = %s", (crate_id,)){expect}
+    items = cur.fetchall()
+    conn.close()
+    return {{"label": row[0], "items": items}}
+'''
+VALID.append(Case(_UNBOUND_ABORT.format(own="", expect=""),
+                  note="`abort` is never imported: the call raises NameError, nothing "
+                       "after it runs on that path"))
+INVALID.append(Case(_UNBOUND_ABORT.format(
+    own="\n\ndef abort(code):\n    print('not found', code)\n\n", expect="  # expect: PS106"),
+    unfixable="a use after the release: move the release after it",
+    note="look-alike: the module's own `abort` returns, and the cursor is used after "
+         "the close"))
+INVALID.append(Case(_UNBOUND_ABORT.format(own="", expect="  # expect: PS106").replace(
+    "abort(404)", "report(404)"),
+    unfixable="a use after the release: move the release after it",
+    note="look-alike: an unbound name no library makes raise is not read as an exit"))

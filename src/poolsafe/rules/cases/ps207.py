@@ -5350,3 +5350,68 @@ INVALID += [
          note="look-alike: a pin that allows 3.0 (pip installs 3.0.x): the context's own "
          "session"),
 ]
+
+# A project function that ends the caller's transaction on every way out: its body
+# commits Flask-SQLAlchemy's session (also through a parameter handed the `db`
+# object), or the session handed to it. Slow work after the call holds no
+# transaction (round 43, fresh87).
+_HELPER_COMMITS = """
+import subprocess
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://render@db/render"
+app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {{"pool_pre_ping": True}}
+db = SQLAlchemy(app)
+
+
+class Render(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    stage = db.Column(db.String(20))
+
+
+def mark(store, render, stage):
+    render.stage = stage
+{ending}
+
+
+def render_clip(render_id):
+    render = Render.query.get(render_id)
+    mark(db, render, "encoding")
+    subprocess.check_call(["ffmpeg", "-i", "in.mov", "out.mp4"]){expect}
+    mark(db, render, "done")
+"""
+VALID.append(Case(_HELPER_COMMITS.format(ending="    store.session.commit()", expect=""),
+                  note="the helper commits the Flask-SQLAlchemy session handed to it as "
+                       "`store` before the subprocess"))
+INVALID += [
+    Case(_HELPER_COMMITS.format(ending="    if stage == \"done\":\n"
+                                       "        store.session.commit()",
+                                expect="  # expect: PS207"),
+         note="the helper commits on one path only: the read transaction stays open"),
+    Case(_HELPER_COMMITS.format(ending="    store.session.flush()",
+                                expect="  # expect: PS207"),
+         note="the helper flushes without committing: the row lock is held"),
+]
+VALID.append(Case("""
+import requests
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://hooks@db/hooks", pool_pre_ping=True)
+
+
+def record(session, hook, status):
+    hook.status = status
+    session.commit()
+
+
+def deliver(Hook, hook_id):
+    with Session(engine) as session:
+        hook = session.scalars(select(Hook).where(Hook.id == hook_id)).one()
+        record(session, hook, "sending")
+        requests.post(hook.url, json={"id": hook_id}, timeout=10)
+        record(session, hook, "sent")
+""", note="the helper commits the session handed to it before the HTTP call"))
