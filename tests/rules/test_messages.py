@@ -29,7 +29,10 @@ def never():
 '''
     assert _messages({"db.py": _TUPLE_WRAPPERS, "app.py": app}) == [
         (5, "psycopg2 pool connection `conn` from `get_conn()` is not returned to the pool "
-            "if an exception is raised; use try/finally: close_conn(conn, cur)"),
+            "if an exception is raised"
+            ": the pool keeps counting it as checked out and never takes it back, so each failing "
+            "call loses a pool slot for good"
+            "; use try/finally: close_conn(conn, cur)"),
         (11, "psycopg2 pool connection `conn` from `get_conn()` is never returned to the "
              "pool; use try/finally: close_conn(conn, cur)"),
     ]
@@ -137,7 +140,12 @@ def raw(dsn):
     strict = {"pyproject.toml": '[tool.poolsafe]\ndirect-connections = "strict"\n'}
     assert _messages({"app.py": app, **strict}) == [
         (9, "SQLAlchemy session `s` from `Session()` is not closed if an exception is "
-            "raised; use with Session() as s"),
+            "raised"
+            ": the failed call leaves it in a reference cycle, so it stays checked out of the pool "
+            "after the caller has handled the error, until Python's garbage collector runs (the "
+            "pool then takes it back, with a warning); a burst of failing calls can exhaust the "
+            "pool before that"
+            "; use with Session() as s"),
         (15, "psycopg connection `conn` from `psycopg.connect()` is not closed if an "
              "exception is raised; use with psycopg.connect(...) as conn"),
     ]
@@ -167,7 +175,12 @@ def populate(rows):
 """
     assert _messages({"db.py": db, "app.py": app}) == [
         (5, "SQLAlchemy session `session` from `get_session()` is not closed if an "
-            "exception is raised; use try/finally: session.close()"),
+            "exception is raised"
+            ": the failed call leaves it in a reference cycle, so it stays checked out of the pool "
+            "after the caller has handled the error, until Python's garbage collector runs (the "
+            "pool then takes it back, with a warning); a burst of failing calls can exhaust the "
+            "pool before that"
+            "; use try/finally: session.close()"),
     ]
 
 
@@ -217,7 +230,10 @@ async def consume(items):
 '''
     assert _messages({"db.py": db, "app.py": app}) == [
         (5, "psycopg2 pool connection `conn` from `Database.get_connection()` is not "
-            "returned to the pool if an exception is raised; use try/finally: "
+            "returned to the pool if an exception is raised"
+            ": the pool keeps counting it as checked out and never takes it back, so each failing "
+            "call loses a pool slot for good"
+            "; use try/finally: "
             "Database.put_connection(conn)"),
         (11, "asyncpg pool connection `conn` from `get_aconn()` is never returned to the "
              "pool; use try/finally: await conn.close()"),

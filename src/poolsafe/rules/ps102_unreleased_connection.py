@@ -64,6 +64,29 @@ from poolsafe.rules.cases.ps102 import (
 )
 
 
+#: what an exception-only gap costs, as measured by benchmarks/policy87_gc_reclaim.py
+#: (each failing call caught by its caller, as a web framework does)
+_SQLALCHEMY_EFFECT = (
+    ": the failed call leaves it in a reference cycle, so it stays checked out of the pool "
+    "after the caller has handled the error, until Python's garbage collector "
+    "runs (the pool then takes it back, with a warning); a burst of failing calls can "
+    "exhaust the pool before that")
+_POOL_EFFECT = (
+    ": the pool keeps counting it as checked out and never takes it back, so each failing "
+    "call loses a pool slot for good")
+_EXCEPTION_EFFECT: dict[str, str] = {
+    "sqlalchemy-connection": _SQLALCHEMY_EFFECT,
+    "sqlalchemy-async-connection": _SQLALCHEMY_EFFECT,
+    "session": _SQLALCHEMY_EFFECT,
+    "scoped-session": _SQLALCHEMY_EFFECT,
+    "async-session": _SQLALCHEMY_EFFECT,
+    "psycopg2-pool": _POOL_EFFECT,
+    "psycopg-pool": _POOL_EFFECT,
+    "asyncpg-pool": _POOL_EFFECT,
+    "mysql-pool": _POOL_EFFECT,
+}
+
+
 class UnreleasedConnection(Rule):
     """
     ## What it does
@@ -1082,9 +1105,11 @@ class UnreleasedConnection(Rule):
                     advice = (f"`except BaseException:` then `{release}` and `raise`, "
                               f"before it is handed on (not in a `finally`: the caller "
                               f"goes on using it)")
+                effect = _EXCEPTION_EFFECT.get(kind.key, "") if how == "exception" else ""
                 yield self.finding(
                     site.call,
-                    f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}; use {advice}",
+                    f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}{effect}; "
+                    f"use {advice}",
                     leak_path(ctx.index, func, flow, site_index, how, as_code(release)),
                 )
 

@@ -9533,3 +9533,88 @@ def run(statement):
 ''',
          note="look-alike: `engine.connect()` holds its connection from the start"),
 ]
+
+# policy87: a SQLAlchemy session whose last act on a path is a successful `commit()` holds
+# no connection there (benchmarks/policy87_gc_reclaim.py: 0 slots held after such a
+# commit on SQLite, PostgreSQL and MariaDB), so leaving it unclosed on that path loses
+# nothing; a failing commit still leaves one checked out until the garbage collector runs.
+VALID += [
+    Case('''from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from models import Reading
+
+Session = sessionmaker(bind=create_engine("postgresql://db/meters", pool_pre_ping=True))
+
+
+def record(values):
+    session = Session()
+    try:
+        for value in values:
+            session.add(Reading(value=value))
+        session.commit()
+    except Exception:
+        session.rollback()
+        session.close()
+        raise
+''', files={"models.py": "class Reading:\n    def __init__(self, value):\n        self.value = value\n"},
+         note="the only path without a close follows a successful commit: nothing held"),
+    Case('''from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from models import Reading
+
+engine = create_async_engine("postgresql+asyncpg://db/meters", pool_pre_ping=True)
+Session = async_sessionmaker(engine)
+
+
+async def record(value):
+    session = Session()
+    try:
+        session.add(Reading(value=value))
+        await session.commit()
+    except BaseException:
+        await session.close()
+        raise
+    return None
+''', files={"models.py": "class Reading:\n    def __init__(self, value):\n        self.value = value\n"},
+         note="async: after `await session.commit()` only `return None` runs"),
+]
+
+INVALID += [
+    Case('''from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from models import Reading
+
+Session = sessionmaker(bind=create_engine("postgresql://db/meters", pool_pre_ping=True))
+
+
+def record(values):
+    session = Session()  # expect: PS102
+    for value in values:
+        session.add(Reading(value=value))
+    session.commit()
+''', files={"models.py": "class Reading:\n    def __init__(self, value):\n        self.value = value\n"},
+         note="look-alike: a failing commit leaves the connection checked out (exception path)"),
+    Case('''from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from models import Reading
+
+Session = sessionmaker(bind=create_engine("postgresql://db/meters", pool_pre_ping=True))
+
+
+def record(value):
+    session = Session()  # expect: PS102
+    try:
+        reading = Reading(value=value)
+        session.add(reading)
+        session.commit()
+    except Exception:
+        session.close()
+        raise
+    return reading.value
+''', files={"models.py": "class Reading:\n    def __init__(self, value):\n        self.value = value\n"},
+         note="look-alike: reading an expired attribute after the commit loads it again "
+              "through the session, which checks a connection out"),
+]
