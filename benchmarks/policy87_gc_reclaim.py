@@ -84,6 +84,7 @@ def run(name: str, leak: Callable[[], Any], held: Callable[[], int], server: Cal
     try:
         for i in range(N):
             handler(i == N - 1)
+        time.sleep(0.3)  # as below: let closed sockets' backends leave the server's list
         returned = (held(), server())
     finally:
         gc.enable()
