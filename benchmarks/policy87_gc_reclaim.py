@@ -205,13 +205,21 @@ def sqlalchemy_scenarios() -> None:
                 conn.execute(sa.text("SELECT 1"))
             raise RuntimeError("the handler's own error after the work")
 
+        def engine_dropped_no_error() -> None:
+            engine = sa.create_engine(url, connect_args=ca)
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+
         def engine_dispose_not_finally() -> None:
             engine = sa.create_engine(url, connect_args=ca)
             with engine.connect() as conn:
                 conn.execute(sa.text("SELECT * FROM policy87_missing"))
             engine.dispose()
 
-        run(f"SQLAlchemy {backend}: engine per call, used in with, never disposed", engine_dropped, na, server, na)
+        run(f"SQLAlchemy {backend}: engine per call, used in with, never disposed, returns normally",
+            engine_dropped_no_error, na, server, na)
+        run(f"SQLAlchemy {backend}: engine per call, used in with, never disposed, then error", engine_dropped,
+            na, server, na)
         run(f"SQLAlchemy {backend}: engine per call, dispose() not in finally, statement raises",
             engine_dispose_not_finally, na, server, na)
 

@@ -764,3 +764,60 @@ def count_rows(url):
     assert "call `dispose()` in a `finally`" in found[5]
     assert "drops it at the end" in found[13]
     assert "dispose" not in found[13]
+
+
+def test_a_dropped_engine_says_its_connections_wait_for_the_garbage_collector() -> None:
+    # policy87: measured by benchmarks/policy87_gc_reclaim.py, a sync SQLAlchemy engine
+    # dropped at the end of a call keeps its pooled connections open on the server until
+    # the cyclic garbage collector runs; the async engine was not measured: no such claim
+    app = '''from sqlalchemy import create_engine, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def count_rows(url):
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM items")).scalar()
+
+
+async def count_async(url):
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+        return (await conn.execute(text("SELECT count(*) FROM items"))).scalar()
+'''
+    result = scan_sources({"app.py": app}, ScanOptions(select={"PS202"}))
+    found = {f.line: f.message for f in result.findings}
+    assert set(found) == {6, 12}, found
+    assert "stay open on the server until Python's garbage collector runs" in found[6]
+    assert "garbage collector" not in found[12]
+
+
+def test_an_exception_only_gap_says_what_it_costs() -> None:
+    # policy87: a SQLAlchemy checkout waits for the garbage collector, a driver pool's
+    # slot is lost for good (benchmarks/policy87_gc_reclaim.py)
+    app = '''from psycopg2.pool import ThreadedConnectionPool
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+pool = ThreadedConnectionPool(1, 5, "dbname=app")
+
+
+def from_engine(q):
+    conn = engine.connect()
+    rows = conn.execute(text(q)).all()
+    conn.close()
+    return rows
+
+
+def from_pool(q):
+    conn = pool.getconn()
+    cur = conn.cursor()
+    cur.execute(q)
+    rows = cur.fetchall()
+    pool.putconn(conn)
+    return rows
+'''
+    found = dict(_messages({"app.py": app}))
+    assert set(found) == {9, 16}, found
+    assert "until Python's garbage collector runs" in found[9]
+    assert "loses a pool slot for good" in found[16]
