@@ -63,7 +63,6 @@ from poolsafe.rules.cases.ps102 import (
     VALID,
 )
 
-
 #: what an exception-only gap costs, as measured by benchmarks/policy87_gc_reclaim.py
 #: (each failing call caught by its caller, as a web framework does)
 _SQLALCHEMY_EFFECT = (

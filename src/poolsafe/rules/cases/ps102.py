@@ -9534,6 +9534,9 @@ def run(statement):
          note="look-alike: `engine.connect()` holds its connection from the start"),
 ]
 
+_READING_MODELS = {"models.py": "class Reading:\n    def __init__(self, value):\n"
+                                 "        self.value = value\n"}
+
 # policy87: a SQLAlchemy session whose last act on a path is a successful `commit()` holds
 # no connection there (benchmarks/policy87_gc_reclaim.py: 0 slots held after such a
 # commit on SQLite, PostgreSQL and MariaDB), so leaving it unclosed on that path loses
@@ -9557,7 +9560,7 @@ def record(values):
         session.rollback()
         session.close()
         raise
-''', files={"models.py": "class Reading:\n    def __init__(self, value):\n        self.value = value\n"},
+''', files=_READING_MODELS,
          note="the only path without a close follows a successful commit: nothing held"),
     Case('''from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
@@ -9576,7 +9579,7 @@ async def record(value):
         await session.close()
         raise
     return None
-''', files={"models.py": "class Reading:\n    def __init__(self, value):\n        self.value = value\n"},
+''', files=_READING_MODELS,
          note="async: after `await session.commit()` only `return None` runs"),
 ]
 
@@ -9594,7 +9597,7 @@ def record(values):
     for value in values:
         session.add(Reading(value=value))
     session.commit()
-''', files={"models.py": "class Reading:\n    def __init__(self, value):\n        self.value = value\n"},
+''', files=_READING_MODELS,
          note="look-alike: a failing commit leaves the connection checked out (exception path)"),
     Case('''from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
@@ -9614,7 +9617,7 @@ def record(value):
         session.close()
         raise
     return reading.value
-''', files={"models.py": "class Reading:\n    def __init__(self, value):\n        self.value = value\n"},
+''', files=_READING_MODELS,
          note="look-alike: reading an expired attribute after the commit loads it again "
               "through the session, which checks a connection out"),
 ]
