@@ -29,7 +29,10 @@ def never():
 '''
     assert _messages({"db.py": _TUPLE_WRAPPERS, "app.py": app}) == [
         (5, "psycopg2 pool connection `conn` from `get_conn()` is not returned to the pool "
-            "if an exception is raised; use try/finally: close_conn(conn, cur)"),
+            "if an exception is raised"
+            ": the pool keeps counting it as checked out and never takes it back, so each failing "
+            "call loses a pool slot for good"
+            "; use try/finally: close_conn(conn, cur)"),
         (11, "psycopg2 pool connection `conn` from `get_conn()` is never returned to the "
              "pool; use try/finally: close_conn(conn, cur)"),
     ]
@@ -137,7 +140,12 @@ def raw(dsn):
     strict = {"pyproject.toml": '[tool.poolsafe]\ndirect-connections = "strict"\n'}
     assert _messages({"app.py": app, **strict}) == [
         (9, "SQLAlchemy session `s` from `Session()` is not closed if an exception is "
-            "raised; use with Session() as s"),
+            "raised"
+            ": the failed call leaves it in a reference cycle, so it stays checked out of the pool "
+            "after the caller has handled the error, until Python's garbage collector runs (the "
+            "pool then takes it back, with a warning); a burst of failing calls can exhaust the "
+            "pool before that"
+            "; use with Session() as s"),
         (15, "psycopg connection `conn` from `psycopg.connect()` is not closed if an "
              "exception is raised; use with psycopg.connect(...) as conn"),
     ]
@@ -167,7 +175,12 @@ def populate(rows):
 """
     assert _messages({"db.py": db, "app.py": app}) == [
         (5, "SQLAlchemy session `session` from `get_session()` is not closed if an "
-            "exception is raised; use try/finally: session.close()"),
+            "exception is raised"
+            ": the failed call leaves it in a reference cycle, so it stays checked out of the pool "
+            "after the caller has handled the error, until Python's garbage collector runs (the "
+            "pool then takes it back, with a warning); a burst of failing calls can exhaust the "
+            "pool before that"
+            "; use try/finally: session.close()"),
     ]
 
 
@@ -217,7 +230,10 @@ async def consume(items):
 '''
     assert _messages({"db.py": db, "app.py": app}) == [
         (5, "psycopg2 pool connection `conn` from `Database.get_connection()` is not "
-            "returned to the pool if an exception is raised; use try/finally: "
+            "returned to the pool if an exception is raised"
+            ": the pool keeps counting it as checked out and never takes it back, so each failing "
+            "call loses a pool slot for good"
+            "; use try/finally: "
             "Database.put_connection(conn)"),
         (11, "asyncpg pool connection `conn` from `get_aconn()` is never returned to the "
              "pool; use try/finally: await conn.close()"),
@@ -748,3 +764,60 @@ def count_rows(url):
     assert "call `dispose()` in a `finally`" in found[5]
     assert "drops it at the end" in found[13]
     assert "dispose" not in found[13]
+
+
+def test_a_dropped_engine_says_its_connections_wait_for_the_garbage_collector() -> None:
+    # policy87: measured by benchmarks/policy87_gc_reclaim.py, a sync SQLAlchemy engine
+    # dropped at the end of a call keeps its pooled connections open on the server until
+    # the cyclic garbage collector runs; the async engine was not measured: no such claim
+    app = '''from sqlalchemy import create_engine, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def count_rows(url):
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM items")).scalar()
+
+
+async def count_async(url):
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+        return (await conn.execute(text("SELECT count(*) FROM items"))).scalar()
+'''
+    result = scan_sources({"app.py": app}, ScanOptions(select={"PS202"}))
+    found = {f.line: f.message for f in result.findings}
+    assert set(found) == {6, 12}, found
+    assert "stay open on the server until Python's garbage collector runs" in found[6]
+    assert "garbage collector" not in found[12]
+
+
+def test_an_exception_only_gap_says_what_it_costs() -> None:
+    # policy87: a SQLAlchemy checkout waits for the garbage collector, a driver pool's
+    # slot is lost for good (benchmarks/policy87_gc_reclaim.py)
+    app = '''from psycopg2.pool import ThreadedConnectionPool
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+pool = ThreadedConnectionPool(1, 5, "dbname=app")
+
+
+def from_engine(q):
+    conn = engine.connect()
+    rows = conn.execute(text(q)).all()
+    conn.close()
+    return rows
+
+
+def from_pool(q):
+    conn = pool.getconn()
+    cur = conn.cursor()
+    cur.execute(q)
+    rows = cur.fetchall()
+    pool.putconn(conn)
+    return rows
+'''
+    found = dict(_messages({"app.py": app}))
+    assert set(found) == {9, 16}, found
+    assert "until Python's garbage collector runs" in found[9]
+    assert "loses a pool slot for good" in found[16]

@@ -146,6 +146,11 @@ class Held:
     #: back when the commit ends its transaction, so rebinding the name here loses no
     #: connection (not counted as "overwritten"); any later mention of it clears this
     committed: bool = False
+    #: `committed`, and nothing has run since that commit but a bare `return` (or one
+    #: of a constant) or `pass`: on these paths the session's last act was a
+    #: successful `commit()`, which gave its connection back, and no expired ORM
+    #: object can have reloaded through it; leaving here unclosed holds nothing
+    settled: bool = False
 
 
 @dataclass(frozen=True)
@@ -1079,6 +1084,11 @@ class FunctionFlow:
                     # fall-through path: by a method of its own, `session.close()`; a
                     # release left to a helper's guard is judged by the guard's test)
                     continue
+                if fact.settled:
+                    # its last act on these paths was a successful `commit()`, which gave
+                    # the connection back: nothing is held here (a failing commit is an
+                    # exception's path, still counted)
+                    continue
                 self.result.leaks.setdefault(fact.site, "path")
                 if fact.site not in uncaught:
                     self.result.caught_paths.add(fact.site)
@@ -1134,6 +1144,9 @@ class FunctionFlow:
             state = _wake(stmt, state, self._hands_on_unused, self._queued)
         if any(type(f) is Held and f.committed for f in state):
             state = _stirred(stmt, state)
+        if any(type(f) is Held and f.settled for f in state) and not _inert(stmt):
+            state = frozenset(replace(f, settled=False) if type(f) is Held and f.settled
+                              else f for f in state)
         try:
             out = self._statement(stmt, state)
         finally:
@@ -1141,8 +1154,9 @@ class FunctionFlow:
         committed = _committed_alone(stmt)
         if committed is not None and out.normal is not None:
             out.normal = frozenset(
-                replace(f, committed=True) if type(f) is Held and f.var == committed
-                and self.result.sites[f.site].conn.kind.lazy else f for f in out.normal)
+                replace(f, committed=True, settled=True) if type(f) is Held
+                and f.var == committed and self.result.sites[f.site].conn.kind.lazy else f
+                for f in out.normal)
         return out
 
     def _statement(self, stmt: cst.BaseStatement, state: State) -> Outcome:
@@ -3857,6 +3871,24 @@ def _committed_alone(stmt: cst.BaseStatement) -> str | None:
             and call.func.attr.value == "commit" and isinstance(call.func.value, cst.Name):
         return call.func.value.value
     return None
+
+
+def _inert(stmt: cst.BaseStatement) -> bool:
+    """`pass`, a bare `return` or one of a constant: runs nothing that could reach a
+    session's expired objects."""
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return False
+    for small in stmt.body:
+        if isinstance(small, cst.Pass):
+            continue
+        if isinstance(small, cst.Return) and (
+                small.value is None or isinstance(small.value, (
+                    cst.Integer, cst.SimpleString, cst.Float))
+                or (isinstance(small.value, cst.Name)
+                    and small.value.value in ("None", "True", "False"))):
+            continue
+        return False
+    return True
 
 
 def _stirred(stmt: cst.BaseStatement, state: State) -> State:

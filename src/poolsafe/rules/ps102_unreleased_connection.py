@@ -63,6 +63,28 @@ from poolsafe.rules.cases.ps102 import (
     VALID,
 )
 
+#: what an exception-only gap costs, as measured by benchmarks/policy87_gc_reclaim.py
+#: (each failing call caught by its caller, as a web framework does)
+_SQLALCHEMY_EFFECT = (
+    ": the failed call leaves it in a reference cycle, so it stays checked out of the pool "
+    "after the caller has handled the error, until Python's garbage collector "
+    "runs (the pool then takes it back, with a warning); a burst of failing calls can "
+    "exhaust the pool before that")
+_POOL_EFFECT = (
+    ": the pool keeps counting it as checked out and never takes it back, so each failing "
+    "call loses a pool slot for good")
+_EXCEPTION_EFFECT: dict[str, str] = {
+    "sqlalchemy-connection": _SQLALCHEMY_EFFECT,
+    "sqlalchemy-async-connection": _SQLALCHEMY_EFFECT,
+    "session": _SQLALCHEMY_EFFECT,
+    "scoped-session": _SQLALCHEMY_EFFECT,
+    "async-session": _SQLALCHEMY_EFFECT,
+    "psycopg2-pool": _POOL_EFFECT,
+    "psycopg-pool": _POOL_EFFECT,
+    "asyncpg-pool": _POOL_EFFECT,
+    "mysql-pool": _POOL_EFFECT,
+}
+
 
 class UnreleasedConnection(Rule):
     """
@@ -352,9 +374,17 @@ class UnreleasedConnection(Rule):
     is only `session.commit()` (`for batch in batches: session = Session(); ...;
     session.commit()`) loses no connection: not reported as overwritten. It is
     when anything used the session after that commit (a query checks a connection
-    out again) or some path skips the commit; a session left unclosed after its
-    last commit is reported as before (a failing commit leaves the connection
-    checked out). A session that nothing has used before an early `return`
+    out again) or some path skips the commit. For the same reason a session left
+    unclosed is not reported on a path where its last act was a successful
+    `commit()` (a line that is only `session.commit()` or `await
+    session.commit()`, followed by nothing but `pass` or a bare `return`, or one of
+    a constant): it holds no connection there. Any other statement after the commit
+    keeps it reported (`return row.id` reads an expired attribute, which loads it
+    again through the session and checks a connection out). A commit that fails
+    leaves the connection checked out: with no `close()` in an `except` or `finally`
+    behind it, that is an exception's gap (`session.add(...); session.commit()` and
+    nothing else is reported as "not closed if an exception is raised", no longer as
+    "never closed"). A session that nothing has used before an early `return`
     (`session = Session()`, `if not sql: return None`, then `try: ... finally:
     session.close()`) holds no connection on that path: not reported when the
     function closes it elsewhere. So does one past a loop that ran zero times, when
@@ -664,6 +694,25 @@ class UnreleasedConnection(Rule):
     a nested function, when the guard closes it only under a condition (`if
     close:`) or runs a statement on it before its `try`, and for a pool's checkout
     (`pool.getconn()` holds its connection from the call on, used or not).
+
+    **What an exception-only gap costs.** When only an exception skips the release,
+    the message says what is lost; `benchmarks/policy87_gc_reclaim.py` measured it,
+    each failing call caught by its caller as a web framework does:
+    - a SQLAlchemy connection or session (sync or async): the failed call leaves the
+      connection in a reference cycle, so it is still checked out after the caller's
+      `except` has returned. It goes back to the pool (with SQLAlchemy's "garbage
+      collector is trying to clean up" warning) only when Python's garbage collector
+      next runs, which depends on how many objects the program allocates, not on
+      time: a run of failing calls on a default pool (5 + 10 overflow) held every
+      slot at once, and later calls timed out waiting for one. Reported.
+    - a driver pool's checkout (psycopg2's `ThreadedConnectionPool` /
+      `SimpleConnectionPool`, psycopg_pool's `ConnectionPool`, mysql.connector's
+      pool, asyncpg's `pool.acquire()`): the pool keeps counting the connection as
+      checked out and never takes it back, not even after a garbage collection;
+      each failing call loses a slot for good, and the pool runs dry. Reported.
+    - a direct connection of a synchronous driver (`psycopg2.connect()`,
+      `pymysql.connect()`): closed by reference counting once the caller's `except`
+      is done. Not reported (see "Direct connections").
 
     ## Tests, one-shot code and processes
     **One-shot code.** Code that runs once per process is not reported when
@@ -1089,9 +1138,11 @@ class UnreleasedConnection(Rule):
                     advice = (f"`except BaseException:` then `{release}` and `raise`, "
                               f"before it is handed on (not in a `finally`: the caller "
                               f"goes on using it)")
+                effect = _EXCEPTION_EFFECT.get(kind.key, "") if how == "exception" else ""
                 yield self.finding(
                     site.call,
-                    f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}; use {advice}",
+                    f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}{effect}; "
+                    f"use {advice}",
                     leak_path(ctx.index, func, flow, site_index, how, as_code(release)),
                 )
 

@@ -378,7 +378,13 @@ class EnginePerCall(Rule):
     connection every time (the pool starts empty), throws the pool away
     afterwards, and leaves its connections open until garbage collection, unless
     `dispose()` is called on every path. Under load the database runs out of
-    connection slots.
+    connection slots. Garbage collection here means Python's cyclic collector, not
+    the end of the call: an engine sits in reference cycles, so ten calls that each
+    built a SQLAlchemy engine, ran one query in `with engine.connect():` and
+    returned left ten connections open on the server until `gc.collect()` ran
+    (`benchmarks/policy87_gc_reclaim.py`, PostgreSQL and MariaDB; the same when a
+    `dispose()` outside a `finally` is skipped by an error). The message of a
+    synchronous SQLAlchemy engine says so.
 
     ## Example
     ```python
@@ -555,15 +561,21 @@ class EnginePerCall(Rule):
                     f"`{short}()` in `{func.name}` builds {what} on every call and "
                     f"calls `{end}()` on it only when nothing raises first (not in a "
                     "`finally`): an error before it drops the pool with its connections "
-                    f"open; call `{end}()` in a `finally`, or create it once (module "
+                    "open (until Python's garbage collector runs); call "
+                    f"`{end}()` in a `finally`, or create it once (module "
                     "level, app factory, lifespan or a cached factory) and reuse it",
                 )
             elif route is None:
+                # measured (benchmarks/policy87_gc_reclaim.py): a dropped sync engine's
+                # pooled connections stay open on the server until a garbage collection
+                held = (": the connections its pool opened stay open on the "
+                        "server until Python's garbage collector runs"
+                        if engine and "async" not in ec.qualname else "")
                 yield self.finding(
                     ec.call,
                     f"`{short}()` in `{func.name}` builds {what} on every call and drops "
-                    "it at the end; create it once (module level, app factory, lifespan "
-                    "or a cached factory) and reuse it",
+                    f"it at the end{held}; create it once (module level, app factory, "
+                    "lifespan or a cached factory) and reuse it",
                 )
             elif route == _RETURNED and _per_request_dependency(ctx.index, func):
                 yield self.finding(

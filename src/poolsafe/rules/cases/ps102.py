@@ -9643,3 +9643,91 @@ INVALID.append(Case(_CHAINED_CURSOR_APP + '''\
     return {"bays": rows}
 ''', unfixable=_CHAINED_CURSOR_BY_HAND,
     note="look-alike: `cur.close()` closes the cursor, not the connection it carries"))
+
+_READING_MODELS = {"models.py": "class Reading:\n    def __init__(self, value):\n"
+                                 "        self.value = value\n"}
+
+# policy87: a SQLAlchemy session whose last act on a path is a successful `commit()` holds
+# no connection there (benchmarks/policy87_gc_reclaim.py: 0 slots held after such a
+# commit on SQLite, PostgreSQL and MariaDB), so leaving it unclosed on that path loses
+# nothing; a failing commit still leaves one checked out until the garbage collector runs.
+VALID += [
+    Case('''from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from models import Reading
+
+Session = sessionmaker(bind=create_engine("postgresql://db/meters", pool_pre_ping=True))
+
+
+def record(values):
+    session = Session()
+    try:
+        for value in values:
+            session.add(Reading(value=value))
+        session.commit()
+    except Exception:
+        session.rollback()
+        session.close()
+        raise
+''', files=_READING_MODELS,
+         note="the only path without a close follows a successful commit: nothing held"),
+    Case('''from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from models import Reading
+
+engine = create_async_engine("postgresql+asyncpg://db/meters", pool_pre_ping=True)
+Session = async_sessionmaker(engine)
+
+
+async def record(value):
+    session = Session()
+    try:
+        session.add(Reading(value=value))
+        await session.commit()
+    except BaseException:
+        await session.close()
+        raise
+    return None
+''', files=_READING_MODELS,
+         note="async: after `await session.commit()` only `return None` runs"),
+]
+
+INVALID += [
+    Case('''from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from models import Reading
+
+Session = sessionmaker(bind=create_engine("postgresql://db/meters", pool_pre_ping=True))
+
+
+def record(values):
+    session = Session()  # expect: PS102
+    for value in values:
+        session.add(Reading(value=value))
+    session.commit()
+''', files=_READING_MODELS,
+         note="look-alike: a failing commit leaves the connection checked out (exception path)"),
+    Case('''from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from models import Reading
+
+Session = sessionmaker(bind=create_engine("postgresql://db/meters", pool_pre_ping=True))
+
+
+def record(value):
+    session = Session()  # expect: PS102
+    try:
+        reading = Reading(value=value)
+        session.add(reading)
+        session.commit()
+    except Exception:
+        session.close()
+        raise
+    return reading.value
+''', files=_READING_MODELS,
+         note="look-alike: reading an expired attribute after the commit loads it again "
+              "through the session, which checks a connection out"),
+]
