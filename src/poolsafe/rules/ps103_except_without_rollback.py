@@ -1344,6 +1344,16 @@ def _session_reached_otherwise(ctx: FileContext, func: FunctionInfo,
             shown = dotted_name(node) or "query"
             return (f"`{shown}` queries through the same session (Flask-SQLAlchemy's "
                     "`Model.query`) before the commit")
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value in _QUERY_RUNS \
+                and dotted_name(node.func.value) != resource:
+            return (f"`.{node.func.attr.value}()` may run a query (a query object made "
+                    "elsewhere, a dynamic relationship) or raise `NoResultFound` before "
+                    "the commit")
+        cascade = _relationship_cascade(ctx, node)
+        if cascade is not None:
+            return (f"`{cascade}` sets a relationship before the commit, whose cascade "
+                    "refuses an object attached to another session on the client")
         if isinstance(node, cst.Call):
             callee = ctx.index.evaluate(node.func, func.module, func)
             if isinstance(callee, FunctionRef):
@@ -1351,6 +1361,66 @@ def _session_reached_otherwise(ctx: FileContext, func: FunctionInfo,
                 return (f"`{shown}()` is a project function called before the commit, "
                         f"which may work on `{resource}` (queue an object, query)")
     return None
+
+
+#: methods of a query or a result that run it, or that raise on the client when it
+#: finds no row or several (`NoResultFound`, `MultipleResultsFound`), called on
+#: something other than the session itself (a query object bound elsewhere, a
+#: parameter, an attribute, a dynamic relationship)
+_QUERY_RUNS = frozenset({
+    "one", "one_or_none", "scalar_one", "scalar_one_or_none", "get_one", "first", "all",
+    "scalar", "scalars", "first_or_404", "one_or_404", "get_or_404", "paginate"})
+#: collection methods of a relationship's list or set that cascade their object
+_COLLECTION_CHANGES = frozenset({"append", "extend", "insert", "add", "update", "__setitem__"})
+#: SQLAlchemy's calls that declare a relationship
+_RELATIONSHIP_CALLS = frozenset({"relationship", "relation", "dynamic_loader"})
+
+
+def _relationship_cascade(ctx: FileContext, node: cst.CSTNode) -> str | None:
+    """`x.attr = ...` (or `x.attr.append(...)`, ...) where `attr` is the name of a
+    relationship some project model declares (or its backref): SQLAlchemy's
+    save-update cascade adds the object to the session at once, and refuses one
+    attached to another session (`InvalidRequestError`) before any flush. The text
+    shown, or None."""
+    names = _relationship_names(ctx)
+    if not names:
+        return None
+    if isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+        targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) \
+            else [node.target]
+        for target in targets:
+            if isinstance(target, cst.Attribute) and target.attr.value in names:
+                return f"{dotted_name(target) or target.attr.value} = ..."
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+            and node.func.attr.value in _COLLECTION_CHANGES \
+            and isinstance(node.func.value, cst.Attribute) \
+            and node.func.value.attr.value in names:
+        return f"{dotted_name(node.func) or node.func.attr.value}()"
+    return None
+
+
+def _relationship_names(ctx: FileContext) -> frozenset[str]:
+    """The attribute names of the project's relationships: the targets of
+    `name = relationship(...)` (`db.relationship`, `Mapped[...] = relationship(...)`)
+    and the names their `backref=` gives the other side."""
+    def compute() -> frozenset[str]:
+        found: set[str] = set()
+        for module in ctx.index.modules_calling(_RELATIONSHIP_CALLS):
+            for node in iter_nodes(module.tree, into_functions=True):
+                if isinstance(node, (cst.Assign, cst.AnnAssign)) \
+                        and isinstance(node.value, cst.Call) \
+                        and call_name(node.value) in _RELATIONSHIP_CALLS:
+                    targets = [t.target for t in node.targets] \
+                        if isinstance(node, cst.Assign) else [node.target]
+                    found.update(t.value for t in targets if isinstance(t, cst.Name))
+                    backref = argument_for(node.value, "backref", None)
+                    if isinstance(backref, cst.Call) and backref.args:
+                        backref = backref.args[0].value
+                    named = string_value(backref) if backref is not None else None
+                    if named:
+                        found.add(named)
+        return frozenset(found)
+    return ctx.index.derived("ps103.relationship_names", compute)
 
 
 def _only_flushes(try_stmt: cst.Try | cst.TryStar, resource: str) -> bool:
