@@ -268,3 +268,83 @@ def test_setting_a_column_keeps_the_rollback_safe_beside_relationships() -> None
 def test_a_server_error_handler_keeps_the_query_shape_safe() -> None:
     source = QUERY_PARAM.replace("SQLAlchemyError", "IntegrityError")
     assert "Session.rollback()" in one_safe_fix("PS103", {"store.py": source}, "store.py")
+
+
+# A session the function opened, with a commit after the `try` (fix50's
+# `_client_error_work_committed`): the original commits the work the `try` did before a
+# call that fails without rolling the transaction back (`merge` of an unmapped object,
+# `refresh` of one not persisted); the rollback discards it. fix85 read only
+# `add` / `add_all` / `delete` / `expunge` there.
+OWN = """from sqlalchemy import Column, Integer, create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import declarative_base, sessionmaker
+
+engine = create_engine("sqlite://")
+Maker = sessionmaker(bind=engine)
+Base = declarative_base()
+
+
+class Item(Base):
+    __tablename__ = "items"
+    id = Column(Integer, primary_key=True)
+
+
+def seed(rows):
+    session = Maker()
+    try:
+{body}
+    except SQLAlchemyError as e:
+        print("seed failed", type(e).__name__)
+    session.commit()
+    session.close()
+"""
+
+MERGE_LOOP = OWN.format(body="""        for row in rows:
+            session.merge(row)""")
+
+INSERT_THEN_REFRESH = OWN.format(body="""        session.execute(text("INSERT INTO items (id) VALUES (1)"))
+        session.refresh(rows[-1])""")
+
+MERGE_FIRST = OWN.format(body="""        session.merge(rows[0])
+        session.flush()""")
+
+
+def _run_own(text: str) -> int:
+    """`seed()` of a mapped row then an unmapped dict (`merge` refuses it, `refresh`
+    refuses the transient object before it): how many rows are stored."""
+    import sqlalchemy
+
+    namespace: dict[str, Any] = {"__name__": "seeding"}
+    exec(compile(text, "seeding.py", "exec"), namespace)
+    engine = namespace["engine"]
+    namespace["Base"].metadata.create_all(engine)
+    rows = [namespace["Item"](id=1), {"id": 2}]
+    if "refresh" in text:
+        rows = [namespace["Item"](id=2)]
+    namespace["seed"](rows)
+    with engine.connect() as conn:
+        return int(conn.execute(sqlalchemy.text("SELECT count(*) FROM items")).scalar_one())
+
+
+def test_merge_in_a_loop_before_a_commit_after_the_try_makes_the_rollback_unsafe() -> None:
+    fixed = only_an_unsafe_fix("PS103", {"seeding.py": MERGE_LOOP}, "seeding.py",
+                               "`session.merge()` after earlier work in the `try`",
+                               shows="session.rollback()")
+    assert _run_own(MERGE_LOOP) == 1
+    assert _run_own(fixed) == 0
+
+
+def test_refresh_after_an_insert_before_a_commit_after_the_try_makes_the_rollback_unsafe(
+) -> None:
+    fixed = only_an_unsafe_fix("PS103", {"seeding.py": INSERT_THEN_REFRESH}, "seeding.py",
+                               "`session.refresh()` after earlier work in the `try`",
+                               shows="session.rollback()")
+    assert _run_own(INSERT_THEN_REFRESH) == 1
+    assert _run_own(fixed) == 0
+
+
+def test_a_merge_with_no_work_before_it_keeps_the_rollback_safe() -> None:
+    # what fails is the first call or the flush: the transaction holds nothing of the
+    # `try` the rollback could take from the commit after it
+    assert "session.rollback()" in one_safe_fix("PS103", {"seeding.py": MERGE_FIRST},
+                                                "seeding.py")

@@ -1575,7 +1575,8 @@ def _client_error_work_committed(func: FunctionInfo, try_stmt: cst.Try | cst.Try
         return None
     call = next(_client_error_calls(try_stmt.body, {}), None)
     refused = _refused_on_the_client(try_stmt, handler, resource)
-    if call is None and refused is None:
+    unrolled = _fails_unrolled_after_work(try_stmt, resource)
+    if call is None and refused is None and unrolled is None:
         return None
     if not _commits_after(func, try_stmt, resource, parents):
         return None
@@ -1583,9 +1584,43 @@ def _client_error_work_committed(func: FunctionInfo, try_stmt: cst.Try | cst.Try
            "transaction (no result set to fetch, no row for `one()`)") if call is not None \
         else (f"`{resource}.{refused}()` can refuse its object on the client (SQLAlchemy's "
               "`InvalidRequestError`: not persisted, attached to another session) with "
+              "nothing rolled back") if refused is not None \
+        else (f"`{resource}.{unrolled}()` after earlier work in the `try` can fail on the "
+              "client (an object not persisted, not mapped) or fail one statement with "
               "nothing rolled back")
     return (f"{why}, and then `{resource}.commit()` after the `try` stores what the "
             "transaction did before it; the rollback discards that work")
+
+
+#: session methods whose failure rolls the session's transaction back (a failed flush)
+_ROLLED_BACK_ON_FAILURE = frozenset({"flush", "commit"})
+#: session methods that end or replace the transaction (not work of their own)
+_NOT_WORK = frozenset({"rollback", "close", "begin", "begin_nested", "expunge_all",
+                       "invalidate", "reset"})
+
+
+def _fails_unrolled_after_work(try_stmt: cst.Try | cst.TryStar, resource: str) -> str | None:
+    """The method of the first `<resource>.<method>(...)` call of the `try` body,
+    before any `<resource>.commit()`, that can fail without rolling the transaction
+    back (anything but `flush` / `commit`: `merge`, `refresh`, `get`, `execute`, ...),
+    where work on `resource` comes before it in the `try` (an earlier call, or the
+    same call in an earlier iteration of a loop in the `try`). A commit after the `try`
+    stores that work in the original; a rollback in the handler discards it."""
+    parents = parent_map(try_stmt)
+    worked = False
+    for node in iter_nodes(try_stmt.body):
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                and dotted_name(node.func.value) == resource):
+            continue
+        method = node.func.attr.value
+        if method == "commit" or method in _NOT_WORK:
+            return None
+        if method not in _ROLLED_BACK_ON_FAILURE:
+            looped = any(isinstance(a, (cst.For, cst.While)) for a in ancestors(node, parents))
+            if worked or looped:
+                return method
+        worked = True
+    return None
 
 
 def _commits_after(func: FunctionInfo, try_stmt: cst.Try | cst.TryStar, resource: str,
