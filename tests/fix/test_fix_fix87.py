@@ -65,11 +65,11 @@ ITEMS = Session.query(Item)
 
 QUERY_ON_SELF = HEAD + """class Repository:
     def __init__(self, model):
-        self.query = Session.query(model)
+        self.items = Session.query(model)
 
     def rename(self, uid, name):
         try:
-            item = self.query.filter_by(id=uid).one()
+            item = self.items.filter_by(id=uid).one()
             item.name = name
             Session.commit()
             return True

@@ -1331,11 +1331,14 @@ def _session_reached_otherwise(ctx: FileContext, func: FunctionInfo,
                 dotted = dotted_name(bound) or ""
                 if dotted == resource or dotted.startswith(resource + "."):
                     aliases.add(name)
+    # a query run is named only when nothing more telling comes before the commit
+    # (`User.query` inside `User.query.filter_by(...).one()`)
+    ran: str | None = None
     for node in iter_nodes(try_stmt.body):
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
                 and dotted_name(node.func.value) == resource \
                 and node.func.attr.value in ("commit", "flush"):
-            return None
+            return ran
         if isinstance(node, cst.Name) and node.value in aliases:
             return (f"`{node.value}` is `{resource}` (or one of its methods) under another "
                     "name, used before the commit")
@@ -1347,9 +1350,10 @@ def _session_reached_otherwise(ctx: FileContext, func: FunctionInfo,
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
                 and node.func.attr.value in _QUERY_RUNS \
                 and dotted_name(node.func.value) != resource:
-            return (f"`.{node.func.attr.value}()` may run a query (a query object made "
-                    "elsewhere, a dynamic relationship) or raise `NoResultFound` before "
-                    "the commit")
+            ran = ran or (f"`.{node.func.attr.value}()` may run a query (a query object "
+                          "made elsewhere, a dynamic relationship) or raise `NoResultFound` "
+                          "before the commit")
+            continue
         cascade = _relationship_cascade(ctx, node)
         if cascade is not None:
             return (f"`{cascade}` sets a relationship before the commit, whose cascade "
@@ -1360,7 +1364,7 @@ def _session_reached_otherwise(ctx: FileContext, func: FunctionInfo,
                 shown = dotted_name(node.func) or callee.func.name
                 return (f"`{shown}()` is a project function called before the commit, "
                         f"which may work on `{resource}` (queue an object, query)")
-    return None
+    return ran
 
 
 #: methods of a query or a result that run it, or that raise on the client when it
