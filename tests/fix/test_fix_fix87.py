@@ -348,3 +348,98 @@ def test_a_merge_with_no_work_before_it_keeps_the_rollback_safe() -> None:
     # `try` the rollback could take from the commit after it
     assert "session.rollback()" in one_safe_fix("PS103", {"seeding.py": MERGE_FIRST},
                                                 "seeding.py")
+
+
+# PS205: the teardown handler removes a scoped session the original kept for the
+# thread's life. A view that changes a loaded object and never commits leaves that
+# change pending; the original's next request on the same thread commits it (here the
+# truncated body is stored), the removed session discards it.
+POSTS_DB = """from sqlalchemy import Column, Integer, String, create_engine
+from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker
+
+engine = create_engine("sqlite://")
+Session = scoped_session(sessionmaker(bind=engine))
+Base = declarative_base()
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    id = Column(Integer, primary_key=True)
+    body = Column(String)
+    likes = Column(Integer, default=0)
+"""
+
+POSTS_APP = """from flask import Flask
+
+from posts_db import Post, Session
+
+app = Flask(__name__)
+
+
+@app.route("/posts")
+def posts():
+    rows = Session.query(Post).order_by(Post.id).all()
+    for post in rows:
+        post.body = post.body[:3] + "..."
+    return ", ".join(post.body for post in rows)
+
+
+@app.route("/like/<int:pid>", methods=["POST"])
+def like(pid):
+    post = Session.get(Post, pid)
+    post.likes += 1
+    Session.commit()
+    return str(post.likes)
+"""
+
+
+def _run_posts(app_text: str) -> list[object]:
+    """GET /posts (truncates the bodies it shows), then POST /like/1 (commits), in one
+    thread: the two responses and the stored row."""
+    import sys
+    import types
+
+    import sqlalchemy
+
+    db = types.ModuleType("posts_db")
+    exec(compile(POSTS_DB, "posts_db.py", "exec"), db.__dict__)
+    engine = sqlalchemy.create_engine("sqlite://", poolclass=sqlalchemy.pool.StaticPool)
+    db.Session.configure(bind=engine)  # type: ignore[attr-defined]
+    db.Base.metadata.create_all(engine)  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("INSERT INTO posts VALUES (1, 'hello world', 0)"))
+    saved = sys.modules.get("posts_db")
+    sys.modules["posts_db"] = db
+    try:
+        app = types.ModuleType("posts_app")
+        exec(compile(app_text, "app.py", "exec"), app.__dict__)
+        client = app.app.test_client()  # type: ignore[attr-defined]
+        out: list[object] = [client.get("/posts").get_data(as_text=True),
+                             client.post("/like/1").get_data(as_text=True)]
+    finally:
+        if saved is None:
+            sys.modules.pop("posts_db", None)
+        else:
+            sys.modules["posts_db"] = saved
+        db.Session.remove()  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        out.append(tuple(conn.execute(sqlalchemy.text("SELECT body, likes FROM posts")).one()))
+    return out
+
+
+def test_a_view_leaving_a_change_pending_makes_the_teardown_unsafe() -> None:
+    files = {"posts_db.py": POSTS_DB, "app.py": POSTS_APP}
+    fixed = only_an_unsafe_fix("PS205", files, "app.py",
+                               "`posts()` in app.py sets `post.body` and neither commits",
+                               shows="Session.remove()")
+    assert _run_posts(POSTS_APP) == ["hel...", "1", ("hel...", 1)]
+    assert _run_posts(fixed) == ["hel...", "1", ("hello world", 1)]
+
+
+def test_views_that_commit_what_they_change_keep_the_teardown_safe() -> None:
+    app = POSTS_APP.replace('    return ", ".join(post.body for post in rows)\n',
+                            '    text = ", ".join(post.body for post in rows)\n'
+                            '    Session.rollback()\n'
+                            '    return text\n')
+    fixed = one_safe_fix("PS205", {"posts_db.py": POSTS_DB, "app.py": app}, "app.py")
+    assert "Session.remove()" in fixed
