@@ -443,3 +443,18 @@ def test_views_that_commit_what_they_change_keep_the_teardown_safe() -> None:
                             '    return text\n')
     fixed = one_safe_fix("PS205", {"posts_db.py": POSTS_DB, "app.py": app}, "app.py")
     assert "Session.remove()" in fixed
+
+
+def test_a_view_committing_through_a_helper_keeps_the_teardown_safe() -> None:
+    # a project helper named for what it does (`commit_changes()`) settles the change
+    db = POSTS_DB + """
+
+def commit_changes():
+    Session.commit()
+"""
+    app = POSTS_APP.replace("from posts_db import Post, Session",
+                            "from posts_db import Post, Session, commit_changes")
+    app = app.replace('    return ", ".join(post.body for post in rows)\n',
+                      '    commit_changes()\n    return ", ".join(post.body for post in rows)\n')
+    fixed = one_safe_fix("PS205", {"posts_db.py": db, "app.py": app}, "app.py")
+    assert "Session.remove()" in fixed

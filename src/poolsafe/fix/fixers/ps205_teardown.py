@@ -350,6 +350,13 @@ _MAPPED = frozenset({"Column", "mapped_column", "relationship", "relation", "dyn
 _SETTLES = frozenset({"commit", "rollback", "remove", "close", "expunge", "expunge_all"})
 
 
+def _settles(name: str) -> bool:
+    """A call named so ends what the function changed: the session's own
+    (`commit`, `rollback`, `remove`, ...) or, by its name, a project helper's
+    (`commit_data()`, `safe_rollback()`)."""
+    return name in _SETTLES or "commit" in name or "rollback" in name
+
+
 def _unsafe_if_left_pending(index: ProjectIndex, plan: FixPlan) -> None:
     """A project function that sets a mapped attribute of an object (`post.body =
     ...`, not `self`'s) and neither commits nor rolls back may leave that change
@@ -368,8 +375,9 @@ def _unsafe_if_left_pending(index: ProjectIndex, plan: FixPlan) -> None:
 def left_pending(index: ProjectIndex) -> str | None:
     """Where a project function sets a mapped attribute (the name of a column or a
     relationship some project model maps) of an object other than `self` / `cls`,
-    with no `commit()` / `rollback()` / `remove()` / `close()` call of its own; or
-    None. By name: over-refuses a helper whose every caller commits."""
+    with no `commit()` / `rollback()` / `remove()` / `close()` call of its own (nor a
+    call whose name holds "commit" or "rollback", a project helper's); or None. By
+    name: over-refuses a helper whose every caller commits."""
     def compute() -> str | None:
         mapped: set[str] = set()
         for module in index.modules_calling(_MAPPED):
@@ -392,8 +400,7 @@ def left_pending(index: ProjectIndex) -> str | None:
                 if not isinstance(func, cst.FunctionDef):
                     continue
                 own = list(iter_nodes(func.body))
-                if any(isinstance(n, cst.Call) and _last_name(n.func) in _SETTLES
-                       for n in own):
+                if any(isinstance(n, cst.Call) and _settles(_last_name(n.func)) for n in own):
                     continue
                 for node in own:
                     if isinstance(node, (cst.Assign, cst.AugAssign)):
