@@ -302,8 +302,9 @@ def seed(rows):
 MERGE_LOOP = OWN.format(body="""        for row in rows:
             session.merge(row)""")
 
-INSERT_THEN_REFRESH = OWN.format(body="""        session.execute(text("INSERT INTO items (id) VALUES (1)"))
-        session.refresh(rows[-1])""")
+INSERT_THEN_REFRESH = OWN.format(body=(
+    """        session.execute(text("INSERT INTO items (id) VALUES (1)"))\n"""
+    """        session.refresh(rows[-1])"""))
 
 MERGE_FIRST = OWN.format(body="""        session.merge(rows[0])
         session.flush()""")
