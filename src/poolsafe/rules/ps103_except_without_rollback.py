@@ -1331,11 +1331,14 @@ def _session_reached_otherwise(ctx: FileContext, func: FunctionInfo,
                 dotted = dotted_name(bound) or ""
                 if dotted == resource or dotted.startswith(resource + "."):
                     aliases.add(name)
+    # a query run is named only when nothing more telling comes before the commit
+    # (`User.query` inside `User.query.filter_by(...).one()`)
+    ran: str | None = None
     for node in iter_nodes(try_stmt.body):
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
                 and dotted_name(node.func.value) == resource \
                 and node.func.attr.value in ("commit", "flush"):
-            return None
+            return ran
         if isinstance(node, cst.Name) and node.value in aliases:
             return (f"`{node.value}` is `{resource}` (or one of its methods) under another "
                     "name, used before the commit")
@@ -1344,13 +1347,84 @@ def _session_reached_otherwise(ctx: FileContext, func: FunctionInfo,
             shown = dotted_name(node) or "query"
             return (f"`{shown}` queries through the same session (Flask-SQLAlchemy's "
                     "`Model.query`) before the commit")
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value in _QUERY_RUNS \
+                and dotted_name(node.func.value) != resource:
+            ran = ran or (f"`.{node.func.attr.value}()` may run a query (a query object "
+                          "made elsewhere, a dynamic relationship) or raise `NoResultFound` "
+                          "before the commit")
+            continue
+        cascade = _relationship_cascade(ctx, node)
+        if cascade is not None:
+            return (f"`{cascade}` sets a relationship before the commit, whose cascade "
+                    "refuses an object attached to another session on the client")
         if isinstance(node, cst.Call):
             callee = ctx.index.evaluate(node.func, func.module, func)
             if isinstance(callee, FunctionRef):
                 shown = dotted_name(node.func) or callee.func.name
                 return (f"`{shown}()` is a project function called before the commit, "
                         f"which may work on `{resource}` (queue an object, query)")
+    return ran
+
+
+#: methods of a query or a result that run it, or that raise on the client when it
+#: finds no row or several (`NoResultFound`, `MultipleResultsFound`), called on
+#: something other than the session itself (a query object bound elsewhere, a
+#: parameter, an attribute, a dynamic relationship)
+_QUERY_RUNS = frozenset({
+    "one", "one_or_none", "scalar_one", "scalar_one_or_none", "get_one", "first", "all",
+    "scalar", "scalars", "first_or_404", "one_or_404", "get_or_404", "paginate"})
+#: collection methods of a relationship's list or set that cascade their object
+_COLLECTION_CHANGES = frozenset({"append", "extend", "insert", "add", "update", "__setitem__"})
+#: SQLAlchemy's calls that declare a relationship
+_RELATIONSHIP_CALLS = frozenset({"relationship", "relation", "dynamic_loader"})
+
+
+def _relationship_cascade(ctx: FileContext, node: cst.CSTNode) -> str | None:
+    """`x.attr = ...` (or `x.attr.append(...)`, ...) where `attr` is the name of a
+    relationship some project model declares (or its backref): SQLAlchemy's
+    save-update cascade adds the object to the session at once, and refuses one
+    attached to another session (`InvalidRequestError`) before any flush. The text
+    shown, or None."""
+    names = _relationship_names(ctx)
+    if not names:
+        return None
+    if isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+        targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) \
+            else [node.target]
+        for target in targets:
+            if isinstance(target, cst.Attribute) and target.attr.value in names:
+                return f"{dotted_name(target) or target.attr.value} = ..."
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+            and node.func.attr.value in _COLLECTION_CHANGES \
+            and isinstance(node.func.value, cst.Attribute) \
+            and node.func.value.attr.value in names:
+        return f"{dotted_name(node.func) or node.func.attr.value}()"
     return None
+
+
+def _relationship_names(ctx: FileContext) -> frozenset[str]:
+    """The attribute names of the project's relationships: the targets of
+    `name = relationship(...)` (`db.relationship`, `Mapped[...] = relationship(...)`)
+    and the names their `backref=` gives the other side."""
+    def compute() -> frozenset[str]:
+        found: set[str] = set()
+        for module in ctx.index.modules_calling(_RELATIONSHIP_CALLS):
+            for node in iter_nodes(module.tree, into_functions=True):
+                if isinstance(node, (cst.Assign, cst.AnnAssign)) \
+                        and isinstance(node.value, cst.Call) \
+                        and call_name(node.value) in _RELATIONSHIP_CALLS:
+                    targets = [t.target for t in node.targets] \
+                        if isinstance(node, cst.Assign) else [node.target]
+                    found.update(t.value for t in targets if isinstance(t, cst.Name))
+                    backref = argument_for(node.value, "backref", None)
+                    if isinstance(backref, cst.Call) and backref.args:
+                        backref = backref.args[0].value
+                    named = string_value(backref) if backref is not None else None
+                    if named:
+                        found.add(named)
+        return frozenset(found)
+    return ctx.index.derived("ps103.relationship_names", compute)
 
 
 def _only_flushes(try_stmt: cst.Try | cst.TryStar, resource: str) -> bool:
@@ -1505,7 +1579,8 @@ def _client_error_work_committed(func: FunctionInfo, try_stmt: cst.Try | cst.Try
         return None
     call = next(_client_error_calls(try_stmt.body, {}), None)
     refused = _refused_on_the_client(try_stmt, handler, resource)
-    if call is None and refused is None:
+    unrolled = _fails_unrolled_after_work(try_stmt, resource)
+    if call is None and refused is None and unrolled is None:
         return None
     if not _commits_after(func, try_stmt, resource, parents):
         return None
@@ -1513,9 +1588,43 @@ def _client_error_work_committed(func: FunctionInfo, try_stmt: cst.Try | cst.Try
            "transaction (no result set to fetch, no row for `one()`)") if call is not None \
         else (f"`{resource}.{refused}()` can refuse its object on the client (SQLAlchemy's "
               "`InvalidRequestError`: not persisted, attached to another session) with "
+              "nothing rolled back") if refused is not None \
+        else (f"`{resource}.{unrolled}()` after earlier work in the `try` can fail on the "
+              "client (an object not persisted, not mapped) or fail one statement with "
               "nothing rolled back")
     return (f"{why}, and then `{resource}.commit()` after the `try` stores what the "
             "transaction did before it; the rollback discards that work")
+
+
+#: session methods whose failure rolls the session's transaction back (a failed flush)
+_ROLLED_BACK_ON_FAILURE = frozenset({"flush", "commit"})
+#: session methods that end or replace the transaction (not work of their own)
+_NOT_WORK = frozenset({"rollback", "close", "begin", "begin_nested", "expunge_all",
+                       "invalidate", "reset"})
+
+
+def _fails_unrolled_after_work(try_stmt: cst.Try | cst.TryStar, resource: str) -> str | None:
+    """The method of the first `<resource>.<method>(...)` call of the `try` body,
+    before any `<resource>.commit()`, that can fail without rolling the transaction
+    back (anything but `flush` / `commit`: `merge`, `refresh`, `get`, `execute`, ...),
+    where work on `resource` comes before it in the `try` (an earlier call, or the
+    same call in an earlier iteration of a loop in the `try`). A commit after the `try`
+    stores that work in the original; a rollback in the handler discards it."""
+    parents = parent_map(try_stmt)
+    worked = False
+    for node in iter_nodes(try_stmt.body):
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                and dotted_name(node.func.value) == resource):
+            continue
+        method = node.func.attr.value
+        if method == "commit" or method in _NOT_WORK:
+            return None
+        if method not in _ROLLED_BACK_ON_FAILURE:
+            looped = any(isinstance(a, (cst.For, cst.While)) for a in ancestors(node, parents))
+            if worked or looped:
+                return method
+        worked = True
+    return None
 
 
 def _commits_after(func: FunctionInfo, try_stmt: cst.Try | cst.TryStar, resource: str,

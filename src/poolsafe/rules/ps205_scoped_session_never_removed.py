@@ -137,7 +137,13 @@ class ScopedSessionNeverRemoved(Rule):
     `stream_template(...)`): Flask runs the body after the
     app context has ended, `stream_with_context` included (it keeps the request
     context), so after the new handler, and what the generator reads of the removed
-    session's objects that is not loaded yet raises `DetachedInstanceError`.
+    session's objects that is not loaded yet raises `DetachedInstanceError`. It is
+    unsafe as well when a project function sets a mapped attribute (a column or a
+    relationship some project model maps) of an object other than `self` and neither
+    commits nor rolls back there (no `commit()` / `rollback()` / `remove()` /
+    `close()`, nor a call named for a commit or rollback, `commit_data()`): a change
+    a request leaves pending stays in the original's session, and the next request on
+    the same thread flushes and commits it; the new handler's `remove()` discards it.
     """
 
     code = "PS205"

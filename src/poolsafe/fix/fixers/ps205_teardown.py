@@ -208,6 +208,7 @@ def _in_factory(ctx: FileContext, func: FunctionInfo, target: cst.BaseExpression
     plan = FixPlan(CODE, f"add a teardown_appcontext handler that removes `{code}`")
     _insert_in_factory(ctx.module, plan, app, code, None)
     _unsafe_if_streamed(ctx.index, plan)
+    _unsafe_if_left_pending(ctx.index, plan)
     return plan
 
 
@@ -216,6 +217,7 @@ def _beside_app(ctx: FileContext, app: AppSite, name: str, call: cst.Call,
     session_module = ctx.module
     plan = FixPlan(CODE, f"add a teardown_appcontext handler that removes `{name}`")
     _unsafe_if_streamed(ctx.index, plan)
+    _unsafe_if_left_pending(ctx.index, plan)
     if app.module is not session_module:
         plan.path = app.module.path
     ref = module_binding(ctx.index, app.module, (session_module, name))
@@ -338,6 +340,81 @@ def _unsafe_after_earlier_teardown(plan: FixPlan, app: str,
                     "handler has removed the session (a commit there would store nothing); "
                     "call remove() at the end of that handler instead")
                 return
+
+
+#: SQLAlchemy's calls that map an attribute of a model (a column, a relationship)
+_MAPPED = frozenset({"Column", "mapped_column", "relationship", "relation", "dynamic_loader",
+                     "column_property", "deferred", "synonym", "composite"})
+#: session calls after which a change the function made is no longer pending for the
+#: next request (stored or discarded by the function itself)
+_SETTLES = frozenset({"commit", "rollback", "remove", "close", "expunge", "expunge_all"})
+
+
+def _settles(name: str) -> bool:
+    """A call named so ends what the function changed: the session's own
+    (`commit`, `rollback`, `remove`, ...) or, by its name, a project helper's
+    (`commit_data()`, `safe_rollback()`)."""
+    return name in _SETTLES or "commit" in name or "rollback" in name
+
+
+def _unsafe_if_left_pending(index: ProjectIndex, plan: FixPlan) -> None:
+    """A project function that sets a mapped attribute of an object (`post.body =
+    ...`, not `self`'s) and neither commits nor rolls back may leave that change
+    pending in the session at the end of a request. The original's session outlives
+    the request: the next request on the same thread flushes the change (autoflush,
+    its commit) and stores it; the new handler's `remove()` discards it, so the later
+    statements differ."""
+    where = left_pending(index)
+    if where is not None:
+        plan.mark_unsafe(
+            f"{where}: a change a request leaves pending stays in the original's session, "
+            "whose next request on the same thread flushes and commits it; the new "
+            "handler's `remove()` discards it at the end of the request")
+
+
+def left_pending(index: ProjectIndex) -> str | None:
+    """Where a project function sets a mapped attribute (the name of a column or a
+    relationship some project model maps) of an object other than `self` / `cls`,
+    with no `commit()` / `rollback()` / `remove()` / `close()` call of its own (nor a
+    call whose name holds "commit" or "rollback", a project helper's); or None. By
+    name: over-refuses a helper whose every caller commits."""
+    def compute() -> str | None:
+        mapped: set[str] = set()
+        for module in index.modules_calling(_MAPPED):
+            for node in iter_nodes(module.tree, into_functions=True):
+                if isinstance(node, cst.ClassDef):
+                    for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) \
+                            else ():
+                        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) \
+                            and stmt.body else None
+                        if isinstance(small, (cst.Assign, cst.AnnAssign)) \
+                                and isinstance(small.value, cst.Call) \
+                                and _last_name(small.value.func) in _MAPPED:
+                            targets = [t.target for t in small.targets] \
+                                if isinstance(small, cst.Assign) else [small.target]
+                            mapped.update(t.value for t in targets if isinstance(t, cst.Name))
+        if not mapped:
+            return None
+        for module in index.modules:
+            for func in iter_nodes(module.tree, into_functions=True):
+                if not isinstance(func, cst.FunctionDef):
+                    continue
+                own = list(iter_nodes(func.body))
+                if any(isinstance(n, cst.Call) and _settles(_last_name(n.func)) for n in own):
+                    continue
+                for node in own:
+                    if isinstance(node, (cst.Assign, cst.AugAssign)):
+                        targets = [t.target for t in node.targets] \
+                            if isinstance(node, cst.Assign) else [node.target]
+                        for target in targets:
+                            if isinstance(target, cst.Attribute) \
+                                    and target.attr.value in mapped \
+                                    and dotted_name(target.value) not in ("self", "cls"):
+                                return (f"`{func.name.value}()` in {_file(module)} sets "
+                                        f"`{module.tree.code_for_node(target)}` and "
+                                        "neither commits nor rolls back")
+        return None
+    return index.derived("ps205.left_pending", compute)
 
 
 #: what makes a Flask response of a body (`Response(rows())`, `app.response_class(...)`)
