@@ -7254,3 +7254,84 @@ class Removable:
             return False
 """, note="a model mixin's delete(): the same-named call is the session's, not a caller"),
 ]
+
+VALID += [
+    Case("""
+import logging
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+
+def open_tuned(dsn):
+    conn = psycopg2.connect(dsn)
+    conn.commit()
+    conn.autocommit = False
+    curs = conn.cursor()
+    try:
+        curs.execute("SET plpgsql.extra_warnings TO 'all'")
+    except Exception:
+        log.exception("cannot enable plpgsql.extra_warnings")
+    finally:
+        curs.close()
+        conn.commit()
+    curs = conn.cursor()
+    try:
+        curs.execute("SET statement_timeout TO 30000")
+    except Exception:
+        log.exception("cannot set statement_timeout")
+    finally:
+        curs.close()
+        conn.commit()
+    return conn
+""", note="each failed SET was its transaction's only work, and the finally's commit ends it"),
+]
+
+INVALID += [
+    Case("""
+import logging
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+
+def record(dsn, name):
+    conn = psycopg2.connect(dsn)
+    conn.commit()
+    curs = conn.cursor()
+    curs.execute("INSERT INTO runs (name) VALUES (%s)", (name,))
+    try:
+        curs.execute("INSERT INTO run_log (name) VALUES (%s)", (name,))
+    except Exception:  # expect: PS103
+        log.exception("cannot log the run")
+    finally:
+        curs.close()
+        conn.commit()
+    return conn
+""", note="look-alike: the INSERT before the try is in the same transaction, and the commit "
+          "silently throws it away"),
+    Case("""
+import logging
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+
+def tune(dsn):
+    conn = psycopg2.connect(dsn)
+    curs = conn.cursor()
+    try:
+        curs.execute("SET statement_timeout TO 30000")
+        curs.execute("INSERT INTO tuned (at) VALUES (now())")
+    except Exception:  # expect: PS103
+        log.exception("cannot tune")
+    finally:
+        curs.close()
+        conn.commit()
+    return conn
+""", note="look-alike: two statements in the try; when the second fails the commit drops "
+          "the first"),
+]
