@@ -682,6 +682,14 @@ class UnreleasedConnection(Rule):
     pool.getconn(shard)`) may name another connection each time, and an unkeyed
     `getconn()` always does: both stay reported.
 
+    **Sessions that only build statements.** A SQLAlchemy `Session` whose every use
+    in the function is a `session.query(...)` chain ending in `.cte()`,
+    `.subquery()`, `.scalar_subquery()`, `.exists()` or `.label()` (a statement to
+    embed in another query, run later by whatever executes that one) never runs a
+    statement itself, and so never checks out a connection: nothing is reported for
+    it. Any other use (`.all()`, iteration, `session.execute()`, handing the session
+    on) keeps it reported.
+
     **Sessions used only inside closing blocks.** A SQLAlchemy `Session` (or
     `AsyncSession`) checks out no connection until its first statement. When a
     function uses its session only inside `with guard(session):` blocks of your own
@@ -1027,6 +1035,9 @@ class UnreleasedConnection(Rule):
                         and used_only_in_closing_blocks(ctx.index, ctx.module, func,
                                                         site.var, site.call):
                     continue  # see "Sessions used only inside closing blocks"
+                if how != "overwritten" and kind.lazy and not site.in_with \
+                        and _only_builds_statements(ctx, func, site.var, site.call):
+                    continue  # see "Sessions that only build statements"
                 if how == "exception" and kind.key == "psycopg2-pool" \
                         and stable_keyed_checkout(site.call):
                     continue  # the pool keeps it under its key (see "Keyed checkouts")
@@ -1630,6 +1641,50 @@ def _ends_transaction(stmts: list[cst.BaseStatement], var: str) -> bool:
     f = small.value.func
     return isinstance(f, cst.Attribute) and f.attr.value in ("commit", "rollback") \
         and isinstance(f.value, cst.Name) and f.value.value == var
+
+
+#: what a `Query` turns into without running it
+_STATEMENT_BUILDERS = frozenset({"cte", "subquery", "scalar_subquery", "exists", "label",
+                                 "as_scalar"})
+
+
+def _only_builds_statements(ctx: FileContext, func: FunctionInfo, var: str,
+                            call: cst.Call) -> bool:
+    """`session = self.session()` whose every other use in `func` is
+    `session.query(...)...cte(...)` (or `.subquery()`, `.scalar_subquery()`,
+    `.exists()`, `.label()`): the chain builds a statement and runs nothing, so the
+    session checks out no connection (see "Sessions that only build statements")."""
+    parents = parent_map(ctx.module.tree)
+    uses = [n for n in iter_nodes(func.node.body, into_functions=True)
+            if isinstance(n, cst.Name) and n.value == var and not (
+                isinstance(up := parents.get(id(n)), cst.Attribute) and up.attr is n)]
+    bound = [n for n in uses if isinstance(parents.get(id(n)), cst.AssignTarget)]
+    if len(bound) != 1 or not any(
+            isinstance(st, cst.Assign) and st.value is call and st.targets[0].target is bound[0]
+            for st in iter_nodes(func.node.body)):
+        return False
+    for name in uses:
+        if name is bound[0]:
+            continue
+        node: cst.CSTNode = name
+        attr = parents.get(id(node))
+        if not isinstance(attr, cst.Attribute) or attr.value is not node \
+                or attr.attr.value != "query":
+            return False
+        last = ""
+        node = attr
+        while True:
+            up = parents.get(id(node))
+            if isinstance(up, cst.Call) and up.func is node:
+                node = up
+            elif isinstance(up, cst.Attribute) and up.value is node:
+                last = up.attr.value
+                node = up
+            else:
+                break
+        if last not in _STATEMENT_BUILDERS or not isinstance(node, cst.Call):
+            return False
+    return len(uses) > 1
 
 
 def _never_released(ctx: FileContext, func: FunctionInfo, var: str) -> bool:

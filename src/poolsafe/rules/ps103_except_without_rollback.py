@@ -522,8 +522,12 @@ class ExceptWithoutRollback(Rule):
       the drivers do not raise (pg8000 since 1.29 does), so the commit ends the
       failed transaction. It is still reported: every statement of that
       transaction before the failed one is thrown away while the code believes it
-      committed them; the narrow case where the failed statement was the
-      transaction's first work (nothing lost) is not told apart yet.
+      committed them. Not when the failed statement was the transaction's only
+      work: a `try` holding one `execute()` whose `finally` commits (closing
+      cursors aside), after a `commit()`/`rollback()` of the connection, a `try`
+      whose `finally` ended that way, or a fresh `connect()` (settings assigned on
+      the connection and cursors taken from it between are no work; enclosing `if`
+      blocks are walked out of, nothing else): nothing is lost.
 
     ## Tests, one-shot code and processes
     Reported everywhere, tests and scripts included: the next statement on the
@@ -661,6 +665,9 @@ class ExceptWithoutRollback(Rule):
             for handler_index, (resource, why) in sorted(flow.swallowing_handlers.items()):
                 handler = flow.handlers[handler_index]
                 if _ends_app_context(ctx, func, handler, resource):
+                    continue
+                if why != REUSED_BEFORE_RERAISE \
+                        and _first_work_committed(ctx, func, handler, resource):
                     continue
                 advice = f"call `{resource}.rollback()` in the handler"
                 kind = FunctionResources(ctx.index, func).kind(resource)
@@ -1098,6 +1105,136 @@ def _qualified(module: ModuleInfo, dotted: str) -> str | None:
     else:
         return None
     return f"{base}.{rest}" if rest else base
+
+
+#: drivers whose `commit()` in an aborted transaction ends it without raising (the
+#: server answers COMMIT with ROLLBACK)
+_COMMIT_ENDS_ABORTED = frozenset({
+    "psycopg2", "psycopg2-pool", "psycopg2_pool", "psycopg", "psycopg-pool",
+    "psycopg-pool-returning"})
+
+
+def _first_work_committed(ctx: FileContext, func: FunctionInfo,
+                          handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                          resource: str) -> bool:
+    """The failed statement was its transaction's first work, and the `try`'s `finally`
+    commits right away: `conn.commit()` (or a fresh `conn = psycopg2.connect(...)`)
+    before the `try`, then `try: curs.execute(SQL)` / `except Exception: log(...)` /
+    `finally: curs.close(); conn.commit()` on a psycopg2 or psycopg connection, the
+    `try` holding that one `execute()`. The commit ends the aborted transaction (the
+    server rolls it back, nothing raises), and it held nothing else to lose.
+    Statements before the `try` that name no handle (`SQL = ...`, `log(...)`),
+    cursors taken from the connection, and settings assigned on it
+    (`conn.autocommit = False`) are no work; an enclosing `if` is walked out of, a
+    loop or any other block is not."""
+    kind = FunctionResources(ctx.index, func).kind(resource)
+    if kind is None or kind.key not in _COMMIT_ENDS_ABORTED or "." in resource:
+        return False
+    parents = parent_map(ctx.module.tree)
+    try_stmt = parents.get(id(handler))
+    if not isinstance(try_stmt, cst.Try) or try_stmt.finalbody is None \
+            or try_stmt.orelse is not None or resource in names_in(handler.body):
+        return False
+    cursors = {name for st in _statements_before(try_stmt, parents)
+               for name in _cursor_names(st, resource)}
+    handles = {resource} | cursors
+    work = [st for st in body_statements(try_stmt.body) if names_in(st) & handles]
+    if len(work) != 1 or not _one_execute(work[0], handles):
+        return False
+    final = [st for st in body_statements(try_stmt.finalbody.body) if names_in(st) & handles]
+    if not final or not _calls_on(final[-1], resource, ("commit",)) or any(
+            not (_calls_on(st, resource, ("commit",))
+                 or any(_calls_on(st, c, ("close",)) for c in cursors))
+            for st in final):
+        return False
+    for st in reversed(_statements_before(try_stmt, parents)):
+        if not names_in(st) & handles or _cursor_names(st, resource) \
+                or _sets_attribute(st, resource):
+            continue
+        if _calls_on(st, resource, ("commit", "rollback")):
+            return True
+        if isinstance(st, cst.Try) and st.finalbody is not None:
+            ends = [x for x in body_statements(st.finalbody.body) if names_in(x) & handles]
+            return bool(ends) and _calls_on(ends[-1], resource, ("commit", "rollback"))
+        return _connects(st, resource)
+    return False
+
+
+def _one_execute(st: cst.CSTNode, handles: set[str]) -> bool:
+    """`st` is a simple statement whose one call on a handle is `h.execute(...)`: one
+    statement sent, so the failed call is the only work the commit throws away."""
+    if not isinstance(st, cst.SimpleStatementLine):
+        return False
+    calls = [c for c in iter_calls(st) if names_in(c.func) & handles]
+    return len(calls) == 1 and isinstance(calls[0].func, cst.Attribute) \
+        and calls[0].func.attr.value == "execute" \
+        and isinstance(calls[0].func.value, cst.Name) \
+        and calls[0].func.value.value in handles \
+        and not any(names_in(a.value) & handles for a in calls[0].args)
+
+
+def _statements_before(try_stmt: cst.Try, parents: dict[int, cst.CSTNode]
+                       ) -> list[cst.BaseStatement]:
+    """The statements run before `try_stmt` in its function, in order, through the
+    blocks of enclosing `if` statements (a loop, `with` or `try` stops the walk)."""
+    out: list[cst.BaseStatement] = []
+    node: cst.CSTNode = try_stmt
+    while True:
+        block = parents.get(id(node))
+        if not isinstance(block, cst.IndentedBlock):
+            return out
+        earlier = list(block.body[:next(i for i, st in enumerate(block.body) if st is node)])
+        out = earlier + out
+        owner = parents.get(id(block))
+        if isinstance(owner, cst.Else):
+            owner = parents.get(id(owner))
+        if not isinstance(owner, cst.If):
+            return out
+        while isinstance(parents.get(id(owner)), cst.If):  # an `elif`
+            owner = parents[id(owner)]
+        node = owner
+
+
+def _single_call(st: cst.CSTNode) -> cst.Call | None:
+    if isinstance(st, cst.SimpleStatementLine) and len(st.body) == 1 \
+            and isinstance(st.body[0], cst.Expr) and isinstance(st.body[0].value, cst.Call):
+        return st.body[0].value
+    return None
+
+
+def _calls_on(st: cst.CSTNode, name: str, methods: tuple[str, ...]) -> bool:
+    call = _single_call(st)
+    return call is not None and dotted_name(call.func) in {f"{name}.{m}" for m in methods}
+
+
+def _cursor_names(st: cst.CSTNode, resource: str) -> set[str]:
+    """`curs = conn.cursor()`: the name bound to a cursor of `resource`."""
+    if isinstance(st, cst.SimpleStatementLine) and len(st.body) == 1 \
+            and isinstance(st.body[0], cst.Assign) and len(st.body[0].targets) == 1 \
+            and isinstance(st.body[0].targets[0].target, cst.Name) \
+            and isinstance(st.body[0].value, cst.Call) \
+            and dotted_name(st.body[0].value.func) == f"{resource}.cursor":
+        return {st.body[0].targets[0].target.value}
+    return set()
+
+
+def _sets_attribute(st: cst.CSTNode, resource: str) -> bool:
+    """`conn.autocommit = False`: a setting, no statement run in a transaction."""
+    return isinstance(st, cst.SimpleStatementLine) and len(st.body) == 1 \
+        and isinstance(st.body[0], cst.Assign) and all(
+            isinstance(t.target, cst.Attribute) and isinstance(t.target.value, cst.Name)
+            and t.target.value.value == resource for t in st.body[0].targets) \
+        and resource not in names_in(st.body[0].value)
+
+
+def _connects(st: cst.CSTNode, resource: str) -> bool:
+    """`conn = psycopg2.connect(...)`: a new connection, no transaction yet."""
+    return isinstance(st, cst.SimpleStatementLine) and len(st.body) == 1 \
+        and isinstance(st.body[0], cst.Assign) and len(st.body[0].targets) == 1 \
+        and isinstance(st.body[0].targets[0].target, cst.Name) \
+        and st.body[0].targets[0].target.value == resource \
+        and isinstance(st.body[0].value, cst.Call) \
+        and (dotted_name(st.body[0].value.func) or "").endswith(".connect")
 
 
 def _earlier_work_elsewhere(ctx: FileContext, func: FunctionInfo,

@@ -134,7 +134,11 @@ class EnginePerCall(Rule):
     and callers in tests are fine. A factory handed to the function that calls it
     (`await fetch_unread(make_pool, user_id)`, whose body does `pool = await
     factory()`) is called there too, when every call of that function in the
-    project passes the same factory for the parameter.
+    project passes the same factory for the parameter. A factory that builds the
+    engine only under a test of one of its own parameters with a falsy default
+    (`def connect(handle=None, url=None): if url: return create_engine(url)`, or
+    `if url is not None:`), which it never rebinds, builds none for a caller that
+    does not pass that parameter (or passes `None`): such a caller is not counted.
 
     Generator functions (a FastAPI lifespan, a pytest fixture) keep the engine
     across their `yield` and are not reported either, unless they run per request:
@@ -587,7 +591,8 @@ class EnginePerCall(Rule):
             elif route == _RETURNED:
                 caller = _per_call_caller(ctx.index, func, set(),
                                           forwards=_forwards_options(func, ec.call),
-                                          unconnected=_returned_unconnected(func, ec.call))
+                                          unconnected=_returned_unconnected(func, ec.call),
+                                          guard=_guarding_param(func, ec.call))
                 handler = None if caller is None or caller.func is None else \
                     _kept_for_one_request(ctx.index, caller.module, caller.func, caller.call)
                 factory = None if caller is None or caller.func is None else \
@@ -1190,6 +1195,79 @@ def _set_up_only(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:
     return True
 
 
+def _guarding_param(func: FunctionInfo, call: cst.Call) -> tuple[str, int | None] | None:
+    """The parameter whose truth the engine `call` is built under: `def connect(handle=None,
+    url=None): if url: return create_engine(url)`, a parameter with a falsy literal
+    default (`None`, `False`, `""`, `0`) that `func` never rebinds, tested by an `if`
+    (`if url:`, `if url is not None:`) whose own body holds `call`. Returns its name and
+    its position among the positional parameters a caller sees (None: keyword-only)."""
+    params = func.node.params
+    positional = func.param_names()
+    defaults: dict[str, int | None] = {}
+    for p in (*params.posonly_params, *params.params, *params.kwonly_params):
+        if p.default is not None and _falsy_literal(p.default):
+            name = p.name.value
+            defaults[name] = positional.index(name) if name in positional else None
+    if not defaults:
+        return None
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.If) and (tested := _truth_tested(node.test)) in defaults \
+                and any(n is call for n in iter_nodes(node.body)) \
+                and not _rebinds(func, tested):
+            return tested, defaults[tested]
+    return None
+
+
+def _falsy_literal(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.Name):
+        return expr.value in ("None", "False")
+    if isinstance(expr, cst.SimpleString):
+        return expr.value in ('""', "''")
+    return isinstance(expr, cst.Integer) and expr.value == "0"
+
+
+def _truth_tested(test: cst.BaseExpression) -> str | None:
+    """`x` of `if x:` or `if x is not None:`."""
+    if isinstance(test, cst.Name):
+        return test.value
+    if isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name) \
+            and len(test.comparisons) == 1 \
+            and isinstance(test.comparisons[0].operator, cst.IsNot) \
+            and isinstance(test.comparisons[0].comparator, cst.Name) \
+            and test.comparisons[0].comparator.value == "None":
+        return test.left.value
+    return None
+
+
+def _rebinds(func: FunctionInfo, name: str) -> bool:
+    """`func` (or a nested scope declaring it nonlocal) may bind `name` anew."""
+    for node in iter_nodes(func.node.body, into_functions=True):
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For,
+                               cst.CompFor)):
+            targets = [node.target]
+        elif isinstance(node, cst.AsName):
+            targets = [node.name]
+        elif isinstance(node, (cst.Nonlocal, cst.Global, cst.Del)):
+            return True
+        for target in targets:
+            if any(isinstance(n, cst.Name) and n.value == name for n in iter_nodes(target)):
+                return True
+    return False
+
+
+def _passes_guard(call: cst.Call, name: str, position: int | None) -> bool:
+    """`call` may pass a true value for the parameter `name` (at `position`): it names
+    it, passes that many positional arguments, or spreads `*args`/`**kwargs`; passing
+    a falsy literal (`url=None`) is not passing it."""
+    if any(a.star for a in call.args):
+        return True
+    value = argument_for(call, name, position)
+    return value is not None and not _falsy_literal(value)
+
+
 def _up_to_def(parents: dict[int, cst.CSTNode], node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     cur = parents.get(id(node))
     while cur is not None and not isinstance(cur, (cst.FunctionDef, cst.Module)):
@@ -1228,7 +1306,8 @@ def _passes_null_pool(index: ProjectIndex, site: CallSite) -> bool:
 
 def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
                      seen: set[int], depth: int = 0,
-                     forwards: bool = False, unconnected: bool = False) -> CallSite | None:
+                     forwards: bool = False, unconnected: bool = False,
+                     guard: tuple[str, int | None] | None = None) -> CallSite | None:
     """A call of `func` (which returns a new engine, or something that keeps one) in a
     function that runs more than once and drops what it got: each call builds a pool.
     Callers that keep it (a global, an attribute, a cache, module-level code, a
@@ -1248,6 +1327,9 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
             continue  # `engine = factory()` then only `engine.url`: its pool stays empty
         if forwards and depth == 0 and _passes_null_pool(index, site):
             continue  # `factory(url, poolclass=NullPool)`: that engine keeps no pool
+        if guard is not None and depth == 0 and i < len(direct) \
+                and not _passes_guard(site.call, *guard):
+            continue  # `connect(handle)` of `def connect(handle=None, url=None): if url: ...`
         per_request_dependency = caller.is_generator and (
             id(caller.node) in index.dependency_functions() or _drawn_by_next(index, caller))
         if not per_request_dependency and _keeps_for_good(index, site):

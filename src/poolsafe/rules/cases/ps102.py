@@ -9731,3 +9731,52 @@ def record(value):
          note="look-alike: reading an expired attribute after the commit loads it again "
               "through the session, which checks a connection out"),
 ]
+
+VALID += [
+    Case('''import sqlalchemy as sa
+from sqlalchemy.orm import declarative_base, sessionmaker
+
+Base = declarative_base()
+
+
+class Row(Base):
+    __tablename__ = "rows"
+    id = sa.Column(sa.Integer, primary_key=True)
+    station = sa.Column(sa.String)
+
+
+class Index:
+    def __init__(self, url):
+        self.engine = sa.create_engine(url)
+        self.session = sessionmaker(bind=self.engine)
+
+    def summary_cte(self):
+        session = self.session()
+        return session.query(Row.station, sa.func.count(Row.id)).group_by(Row.station).cte("s")
+''', note="the session only builds a CTE: it runs nothing and checks out no connection"),
+]
+
+INVALID += [
+    Case('''import sqlalchemy as sa
+from sqlalchemy.orm import declarative_base, sessionmaker
+
+Base = declarative_base()
+
+
+class Row(Base):
+    __tablename__ = "rows"
+    id = sa.Column(sa.Integer, primary_key=True)
+    station = sa.Column(sa.String)
+
+
+class Index:
+    def __init__(self, url):
+        self.engine = sa.create_engine(url)
+        self.session = sessionmaker(bind=self.engine)
+
+    def summary(self):
+        session = self.session()  # expect: PS102
+        cte = session.query(Row.station, sa.func.count(Row.id)).group_by(Row.station).cte("s")
+        return session.query(cte).all()
+''', note="look-alike: the same session then runs a query on the CTE and keeps its connection"),
+]

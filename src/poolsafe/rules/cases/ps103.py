@@ -7295,3 +7295,91 @@ VALID += [
     Case(_REPLACE_BROKEN.format(holder="set()", store="add"),
          note="the same with a set's add()"),
 ]
+
+VALID += [
+    Case("""
+import logging
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+
+def open_tuned(dsn):
+    conn = psycopg2.connect(dsn)
+    conn.commit()
+    conn.autocommit = False
+    curs = conn.cursor()
+    try:
+        curs.execute("SET plpgsql.extra_warnings TO 'all'")
+    except Exception:
+        log.exception("cannot enable plpgsql.extra_warnings")
+    finally:
+        curs.close()
+        conn.commit()
+    curs = conn.cursor()
+    try:
+        curs.execute("SET statement_timeout TO 30000")
+    except Exception:
+        log.exception("cannot set statement_timeout")
+    finally:
+        curs.close()
+        conn.commit()
+    return conn
+""", note="each failed SET was its transaction's only work, and the finally's commit ends it"),
+]
+
+INVALID += [
+    Case("""
+import logging
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+
+def record(dsn, name):
+    conn = psycopg2.connect(dsn)
+    conn.commit()
+    curs = conn.cursor()
+    curs.execute("INSERT INTO runs (name) VALUES (%s)", (name,))
+    try:
+        curs.execute("INSERT INTO run_log (name) VALUES (%s)", (name,))
+    except Exception:  # expect: PS103
+        log.exception("cannot log the run")
+    finally:
+        curs.close()
+        conn.commit()
+    return conn
+""", note="look-alike: the INSERT before the try is in the same transaction, and the commit "
+          "silently throws it away",
+         unfixable=("the fix would change behaviour beyond the release: in `record`: "
+                    "`conn.rollback()` in the handler also undoes `curs.execute(\"INSERT INTO "
+                    "runs (name) VALUES (%s)\", (name,))`, run before the `try` in the same "
+                    "transaction, and the code after it goes on as if that were kept")),
+    Case("""
+import logging
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+
+def tune(dsn):
+    conn = psycopg2.connect(dsn)
+    curs = conn.cursor()
+    try:
+        curs.execute("SET statement_timeout TO 30000")
+        curs.execute("INSERT INTO tuned (at) VALUES (now())")
+    except Exception:  # expect: PS103
+        log.exception("cannot tune")
+    finally:
+        curs.close()
+        conn.commit()
+    return conn
+""", note="look-alike: two statements in the try; when the second fails the commit drops "
+          "the first",
+         unfixable=("a rollback or savepoint would also undo `SET statement_timeout TO 30000` "
+                    "(SET set earlier in this transaction), and the statements after it would "
+                    "run without it")),
+]

@@ -4694,3 +4694,71 @@ def target():
          path="app/db.py",
          note="look-alike: the route also connects with the engine it got"),
 ]
+
+VALID += [
+    Case('''import sqlite3
+
+import sqlalchemy
+
+
+def connect(handle=None, url=None):
+    if url:
+        return sqlalchemy.create_engine(url)
+    if isinstance(handle, str):
+        handle = sqlite3.connect(handle)
+    return handle
+
+
+def fetch_with_names(query, handle=None):
+    handle = connect(handle)
+    cursor = handle.cursor()
+    rows = cursor.execute(query).fetchall()
+    return [[d[0] for d in cursor.description]] + [list(r) for r in rows]
+''', note="the engine is built only under `if url:`, and the one caller never passes `url`"),
+    Case('''import sqlalchemy
+
+
+class Store:
+    def open(self, path, dsn=None):
+        if dsn is not None:
+            return sqlalchemy.create_engine(dsn)
+        return open(path)
+
+    def lines(self, path):
+        handle = self.open(path, None)
+        return handle.readlines()
+''', note="a method whose caller passes the guarding parameter as a literal None"),
+]
+
+INVALID += [
+    Case('''import sqlite3
+
+import sqlalchemy
+
+
+def connect(handle=None, url=None):
+    if url:
+        return sqlalchemy.create_engine(url)  # expect: PS202
+    return sqlite3.connect(handle)
+
+
+def count_rows(url, table):
+    handle = connect(url=url)
+    with handle.connect() as conn:
+        return conn.execute(sqlalchemy.text(f"SELECT count(*) FROM {table}")).scalar()
+''', note="look-alike: the caller passes `url`, so each call builds an engine"),
+    Case('''import sqlalchemy
+
+
+def connect(path=None, dsn=None):
+    if dsn is not None:
+        return sqlalchemy.create_engine(dsn)  # expect: PS202
+    return open(path)
+
+
+def count_rows(dsn, table):
+    engine = connect(None, dsn)
+    with engine.connect() as conn:
+        return conn.execute(sqlalchemy.text(f"SELECT count(*) FROM {table}")).scalar()
+''', note="look-alike: the caller passes the guarding parameter positionally"),
+]
