@@ -1216,7 +1216,10 @@ ROUTE_FRAMEWORKS: tuple[RouteFramework, ...] = (
     ),
     RouteFramework(
         name="flask",
-        app_types=frozenset({("flask", "Flask"), ("flask", "Blueprint")}),
+        # flask-sock's `@sock.route("/ws")` registers a Flask view run in a request
+        # (and application) context, torn down when the WebSocket handler returns
+        app_types=frozenset({("flask", "Flask"), ("flask", "Blueprint"),
+                             ("flask_sock", "Sock")}),
         route_methods=frozenset({"route", "get", "post", "put", "delete", "patch"}),
     ),
 )

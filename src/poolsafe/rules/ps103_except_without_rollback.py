@@ -121,7 +121,8 @@ class ExceptWithoutRollback(Rule):
     connection or session it reads (`async def attempt(): await save(code,
     session)`).
     A request handler's caller is the web framework, which ends the request's
-    session (Flask teardown, a FastAPI dependency): a route (also one of a
+    session (Flask teardown, a FastAPI dependency): a route (a flask-sock WebSocket
+    route `@sock.route(...)` too: a Flask view, torn down when it returns; also one of a
     project subclass of `Blueprint` or `APIRouter`, or one a project function returns:
     `bp = make_blueprint(...)` where it returns `Blueprint(...)`), or the HTTP-method
     method of a class-based view
@@ -527,7 +528,10 @@ class ExceptWithoutRollback(Rule):
       cursors aside), after a `commit()`/`rollback()` of the connection, a `try`
       whose `finally` ended that way, or a fresh `connect()` (settings assigned on
       the connection and cursors taken from it between are no work; enclosing `if`
-      blocks are walked out of, nothing else): nothing is lost.
+      blocks are walked out of, nothing else): nothing is lost. Nor when the
+      `try` does nothing on the connection but `commit()` it: a failed COMMIT on
+      psycopg2 or psycopg has already ended the transaction (the server rolled it
+      back, the connection is idle), so a `rollback()` would have nothing to undo.
 
     ## Tests, one-shot code and processes
     Reported everywhere, tests and scripts included: the next statement on the
@@ -667,7 +671,8 @@ class ExceptWithoutRollback(Rule):
                 if _ends_app_context(ctx, func, handler, resource):
                     continue
                 if why != REUSED_BEFORE_RERAISE \
-                        and _first_work_committed(ctx, func, handler, resource):
+                        and (_first_work_committed(ctx, func, handler, resource)
+                             or _only_commits(ctx, func, handler, resource)):
                     continue
                 advice = f"call `{resource}.rollback()` in the handler"
                 kind = FunctionResources(ctx.index, func).kind(resource)
@@ -1158,6 +1163,31 @@ def _first_work_committed(ctx: FileContext, func: FunctionInfo,
             return bool(ends) and _calls_on(ends[-1], resource, ("commit", "rollback"))
         return _connects(st, resource)
     return False
+
+
+def _only_commits(ctx: FileContext, func: FunctionInfo,
+                  handler: cst.ExceptHandler | cst.ExceptStarHandler, resource: str) -> bool:
+    """The `try` whose error `handler` swallows does nothing on `resource`, a psycopg2 or
+    psycopg connection (`conn`, `self.connection`), but commit it: `try:
+    self.connection.commit()` / `except Exception as e: return e`. A failed COMMIT has
+    ended the transaction (the server rolled it back; the connection is idle and the
+    next statement runs), so there is no aborted transaction left to roll back."""
+    kind = FunctionResources(ctx.index, func).kind(resource)
+    if kind is None or kind.key not in _COMMIT_ENDS_ABORTED:
+        return False
+    try_stmt = parent_map(ctx.module.tree).get(id(handler))
+    if not isinstance(try_stmt, cst.Try):
+        return False
+    work = [st for st in body_statements(try_stmt.body)
+            if resource in names_in(st) or resource in _dotted_names_in(st)]
+    return bool(work) and len(work) == len(body_statements(try_stmt.body)) \
+        and all(_calls_on(st, resource, ("commit",)) for st in work)
+
+
+def _dotted_names_in(node: cst.CSTNode) -> set[str]:
+    """The dotted names (`self.connection`) spelled in `node`."""
+    return {d for n in iter_nodes(node) if isinstance(n, cst.Attribute)
+            for d in [dotted_name(n)] if d is not None}
 
 
 def _one_execute(st: cst.CSTNode, handles: set[str]) -> bool:

@@ -7383,3 +7383,100 @@ def tune(dsn):
                     "(SET set earlier in this transaction), and the statements after it would "
                     "run without it")),
 ]
+
+# A `try` whose only work on a psycopg2/psycopg connection is its `commit()`: a failed
+# COMMIT has ended the transaction (checked on PostgreSQL: a deferred foreign key that
+# fails at commit leaves psycopg2's and psycopg's transaction status idle and the next
+# statement runs), so there is no aborted transaction to roll back (round 43, lead87).
+_ONLY_COMMITS = """
+import logging
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    def __init__(self, dsn):
+        self.connection = psycopg2.connect(dsn)
+        self.cursor = self.connection.cursor()
+
+    def save(self, name):
+        self.cursor.execute("INSERT INTO items (name) VALUES (%s)", (name,))
+
+    def commit(self):
+        try:
+@BODY@
+        except Exception as e:@MARK@
+            log.error("commit failed: %s", e)
+            return e
+        return None
+"""
+VALID.append(Case(_ONLY_COMMITS.replace("@BODY@", "            self.connection.commit()")
+                  .replace("@MARK@", ""),
+                  note="the try only commits: a failed COMMIT has already ended the "
+                       "transaction, so there is nothing to roll back"))
+VALID.append(Case("""
+import psycopg
+
+
+def close_out(dsn, rows):
+    conn = psycopg.connect(dsn)
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO out_rows (v) VALUES (%s)", rows)
+    try:
+        conn.commit()
+    except psycopg.Error:
+        print("not stored")
+    conn.close()
+""", note="psycopg 3: the try only commits; after a failed commit the connection is idle"))
+INVALID += [
+    Case(_ONLY_COMMITS.replace("@BODY@", "            self.cursor.execute(\"DELETE FROM items\")\n"
+                                         "            self.connection.commit()")
+         .replace("@MARK@", "  # expect: PS103"),
+         note="look-alike: a failed DELETE in the try leaves the transaction aborted"),
+]
+
+# flask-sock's `@sock.route(...)` is a Flask view: the application context is torn down
+# when the WebSocket handler returns, and the teardown removes the scoped session
+# (round 43, lead87).
+_SOCK_ROUTE = """
+from flask import Flask
+from flask_sock import Sock
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+app = Flask(__name__)
+sock = Sock(app)
+engine = create_engine("postgresql://tags@db/tags", pool_pre_ping=True)
+Session = scoped_session(sessionmaker(bind=engine))
+
+
+@app.teardown_appcontext
+def remove_session(exc=None):
+    Session.remove()
+
+
+def add_tags(item_id, tags):
+    for tag in tags:
+        Session.execute(text("INSERT INTO tags (item, tag) VALUES (:i, :t)"),
+                        {"i": item_id, "t": tag})
+    Session.commit()
+
+
+@sock.route("/ws/<int:item_id>")
+def tags_socket(ws, item_id):
+    try:
+        add_tags(item_id, ws.receive().split(","))
+    except Exception as e:@MARK@
+        ws.send(str(e))
+@AFTER@"""
+VALID.append(Case(_SOCK_ROUTE.replace("@MARK@", "").replace("@AFTER@", ""),
+                  note="a flask-sock WebSocket route returns right after the handler, and "
+                       "the app context's teardown removes the session"))
+INVALID += [
+    Case(_SOCK_ROUTE.replace("@MARK@", "  # expect: PS103").replace(
+        "@AFTER@", "    Session.execute(text(\"UPDATE items SET seen = true WHERE id = :i\"),\n"
+                   "                    {\"i\": item_id})\n    Session.commit()\n"),
+         note="look-alike: the route goes on to use the failed session after the handler"),
+]
