@@ -407,7 +407,27 @@ def string_prefix(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleI
             return None if name is None else name + "://"
         if qual_match(qual, URL_PASSTHROUGH) and args:
             return string_prefix(index, args[0], b.module, b.func, depth + 1)
+    if isinstance(node, cst.Attribute):
+        # `settings.DB_URL`, a `@property` of the project's settings class that
+        # returns `f"postgresql+asyncpg://{self.DB_USER}@..."`
+        with index.full_resolution():  # a settings module spells no database word
+            owner = index.evaluate(node.value, b.module, b.func)
+            method = inherited_method(index, owner.cls, node.attr.value) \
+                if isinstance(owner, Instance) else None
+            if method is not None and _is_property(method):
+                return _returned_prefix(index, method, depth + 1)
     return None
+
+
+#: decorators that make a method read as an attribute
+_PROPERTY_DECORATORS = frozenset({"property", "cached_property"})
+
+
+def _is_property(method: FunctionInfo) -> bool:
+    """`method` is read as an attribute: decorated `@property` or `@cached_property`
+    (`functools.cached_property`; pydantic's `@computed_field` sits above one)."""
+    return any(final_name(d.decorator) in _PROPERTY_DECORATORS
+               for d in method.node.decorators)
 
 
 def _formatted_prefix(index: ProjectIndex, template: str, call: cst.Call, module: ModuleInfo,

@@ -95,7 +95,9 @@ class PoolWithoutPrePing(Rule):
     "DATABASE_URL") or "postgresql://localhost/app"`; a file database's fallback,
     `or "sqlite:///dev.db"`, is the local run's and leaves the deployment's to the
     declared drivers), what a project helper returns (`create_engine(database_url())`
-    when every `return` has the same scheme), a parameter of the engine's function
+    when every `return` has the same scheme), a `@property` of the project's settings
+    class read the same way (`create_async_engine(settings.DB_URL)` where `DB_URL`
+    returns `f"postgresql+asyncpg://{self.DB_USER}@..."`), a parameter of the engine's function
     that every project call (outside tests) fills with URLs of one scheme or leaves
     to its default (`reference_engine("sqlite://")`), or `URL.create(
     "postgresql+psycopg2", ...)`. A URL read from the environment with no default (`os.environ

@@ -2680,3 +2680,38 @@ if __name__ == "__main__":
 ''', files=_PS_DRIVER,
          note="look-alike: a method of the class loops, reusing the engine's connections"),
 ]
+
+# The URL is a `@property` of the project's settings class (pydantic-settings style),
+# returning an f-string whose literal start names the scheme (round 43, lead87: a
+# fresh87 held miss, after its held figures).
+_SETTINGS_PROPERTY = '''from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    DB_HOST: str = "db"
+    DB_USER: str = "app"
+    DB_NAME: str = "app"
+
+    @property
+    def DB_URL(self):
+        return f"@SCHEME@://{self.DB_USER}@{self.DB_HOST}/{self.DB_NAME}"
+
+
+settings = Settings()
+'''
+VALID.append(Case('''from sqlalchemy.ext.asyncio import create_async_engine
+
+from config import settings
+
+engine = create_async_engine(settings.DB_URL)
+''', files={"config.py": _SETTINGS_PROPERTY.replace("@SCHEME@", "sqlite+aiosqlite")},
+                  note="look-alike: the settings property returns a SQLite URL"))
+INVALID += [
+    Case('''from sqlalchemy.ext.asyncio import create_async_engine
+
+from config import settings
+
+engine = create_async_engine(settings.DB_URL)  # expect: PS203
+''', files={"config.py": _SETTINGS_PROPERTY.replace("@SCHEME@", "postgresql+asyncpg")},
+         note="the URL is a settings class's @property whose f-string names postgresql"),
+]
