@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
@@ -1167,21 +1167,50 @@ def _first_work_committed(ctx: FileContext, func: FunctionInfo,
 
 def _only_commits(ctx: FileContext, func: FunctionInfo,
                   handler: cst.ExceptHandler | cst.ExceptStarHandler, resource: str) -> bool:
-    """The `try` whose error `handler` swallows does nothing on `resource`, a psycopg2 or
-    psycopg connection (`conn`, `self.connection`), but commit it: `try:
-    self.connection.commit()` / `except Exception as e: return e`. A failed COMMIT has
-    ended the transaction (the server rolled it back; the connection is idle and the
-    next statement runs), so there is no aborted transaction left to roll back."""
+    """The `try` whose error `handler` swallows does nothing but commit `resource`, a
+    psycopg2 or psycopg connection (`conn`, `self.connection`), and then perhaps close
+    it (also under an `if` that does not test it): `try: self.connection.commit(); if
+    close: self.connection.close()` / `except Exception as e: return e`. A failed
+    COMMIT has ended the transaction (the server rolled it back; the connection is
+    idle and the next statement runs), and a failed close comes after a commit, so
+    there is no aborted transaction left to roll back."""
     kind = FunctionResources(ctx.index, func).kind(resource)
     if kind is None or kind.key not in _COMMIT_ENDS_ABORTED:
         return False
     try_stmt = parent_map(ctx.module.tree).get(id(handler))
     if not isinstance(try_stmt, cst.Try):
         return False
-    work = [st for st in body_statements(try_stmt.body)
-            if resource in names_in(st) or resource in _dotted_names_in(st)]
-    return bool(work) and len(work) == len(body_statements(try_stmt.body)) \
-        and all(_calls_on(st, resource, ("commit",)) for st in work)
+    return _commit_then_close(body_statements(try_stmt.body), resource, False) is True
+
+
+def _commit_then_close(stmts: Sequence[cst.BaseStatement], resource: str,
+                       committed: bool) -> bool | None:
+    """Whether `stmts` are `resource.commit()` first and then only `resource.close()`
+    calls, walking into `if` blocks whose test does not name `resource` (None: any
+    other statement; the bool: whether the commit has run)."""
+    for st in stmts:
+        if isinstance(st, cst.If):
+            if _names_resource(st.test, resource):
+                return None
+            branches: list[cst.BaseSuite] = [st.body]
+            other = st.orelse
+            while other is not None:
+                branches.append(other.body)
+                other = other.orelse if isinstance(other, cst.If) else None
+            for branch in branches:
+                if _commit_then_close(body_statements(branch), resource, committed) \
+                        is not committed:
+                    return None  # a branch that commits where another does not, or worse
+            continue
+        if not committed and _calls_on(st, resource, ("commit",)):
+            committed = True
+        elif not (committed and _calls_on(st, resource, ("close",))):
+            return None
+    return committed
+
+
+def _names_resource(node: cst.CSTNode, resource: str) -> bool:
+    return resource in names_in(node) or resource in _dotted_names_in(node)
 
 
 def _dotted_names_in(node: cst.CSTNode) -> set[str]:

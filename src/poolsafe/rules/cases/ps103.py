@@ -7416,6 +7416,13 @@ VALID.append(Case(_ONLY_COMMITS.replace("@BODY@", "            self.connection.c
                   .replace("@MARK@", ""),
                   note="the try only commits: a failed COMMIT has already ended the "
                        "transaction, so there is nothing to roll back"))
+VALID.append(Case(_ONLY_COMMITS.replace("@BODY@", "            self.connection.commit()\n"
+                                                  "            if close:\n"
+                                                  "                self.connection.close()")
+                  .replace("def commit(self):", "def commit(self, close=True):")
+                  .replace("@MARK@", ""),
+                  note="the try commits, then closes under a flag: a failed close comes "
+                       "after the commit, no transaction is left"))
 VALID.append(Case("""
 import psycopg
 
