@@ -49,7 +49,7 @@ from poolsafe.analysis.local_holder import (
     released_by_class,
 )
 from poolsafe.analysis.local_owner import escapes, hands_out, method_of
-from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
+from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, enclosing_function
 from poolsafe.analysis.project_facts import is_test_module
 from poolsafe.analysis.values import ClassRef, Connection
 
@@ -138,14 +138,14 @@ def _every_object_dropped(index: ProjectIndex, cls: ClassInfo, attr: str, lent: 
             up = parents.get(id(node))
             if isinstance(up, (cst.ClassDef, cst.ImportAlias, cst.AsName)):
                 continue
-            value = index.evaluate(node, m, _enclosing(node, parents, m))
+            value = index.evaluate(node, m, enclosing_function(node, parents, m))
             if not (isinstance(value, ClassRef) and value.cls is cls):
                 continue
             if is_test_module(m):
                 continue
             if not (isinstance(up, cst.Call) and up.func is node):
                 return [], reads  # named as a value: a subclass, a factory table, a type
-            func = _enclosing(up, parents, m)
+            func = enclosing_function(up, parents, m)
             if func is None:
                 return [], reads  # made at module level: one object for the process
             read = dies_with_caller(func, up, {attr})
@@ -155,13 +155,3 @@ def _every_object_dropped(index: ProjectIndex, cls: ClassInfo, attr: str, lent: 
             if func not in makers:
                 makers.append(func)
     return makers, reads
-
-
-def _enclosing(node: cst.CSTNode, parents: dict[int, cst.CSTNode],
-               module: ModuleInfo) -> FunctionInfo | None:
-    cur = parents.get(id(node))
-    while cur is not None:
-        if isinstance(cur, cst.FunctionDef):
-            return module.by_node.get(id(cur))
-        cur = parents.get(id(cur))
-    return None

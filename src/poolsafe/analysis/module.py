@@ -501,6 +501,18 @@ def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor,
             stack.extend(below)
 
 
+def enclosing_function(node: cst.CSTNode, parents: dict[int, cst.CSTNode],
+                       module: ModuleInfo) -> FunctionInfo | None:
+    """The innermost function of `module` whose body holds `node` (`parents`: each
+    node's parent, by id), or None at the module's top level."""
+    cur = parents.get(id(node))
+    while cur is not None:
+        if isinstance(cur, cst.FunctionDef):
+            return module.by_node.get(id(cur))
+        cur = parents.get(id(cur))
+    return None
+
+
 #: the name of the function `top_level_function` makes of a module's top level
 TOP_LEVEL_NAME = "__top_level__"
 

@@ -67,7 +67,7 @@ from poolsafe.analysis.cstutil import (
     strip_await,
 )
 from poolsafe.analysis.index import ProjectIndex
-from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo, enclosing_function
 from poolsafe.analysis.namespace_dispatch import is_main_test
 from poolsafe.analysis.project_facts import (
     facts,
@@ -661,7 +661,7 @@ def _main_block_object_engine(index: ProjectIndex, func: FunctionInfo,
             up = parents.get(id(node))
             if isinstance(up, (cst.ClassDef, cst.ImportAlias, cst.AsName)):
                 continue
-            value = index.evaluate(node, m, _enclosing_function(node, parents, m))
+            value = index.evaluate(node, m, enclosing_function(node, parents, m))
             if not (isinstance(value, ClassRef) and value.cls is cls):
                 continue
             if block is None or id(node) not in inside:
@@ -671,16 +671,6 @@ def _main_block_object_engine(index: ProjectIndex, func: FunctionInfo,
                 return False
             made += 1
     return made > 0
-
-
-def _enclosing_function(node: cst.CSTNode, parents: dict[int, cst.CSTNode],
-                        module: ModuleInfo) -> FunctionInfo | None:
-    cur = parents.get(id(node))
-    while cur is not None:
-        if isinstance(cur, cst.FunctionDef):
-            return module.by_node.get(id(cur))
-        cur = parents.get(id(cur))
-    return None
 
 
 def _runs_once(block: cst.If, name: cst.Name, methods: set[str]) -> bool:

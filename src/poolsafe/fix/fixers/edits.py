@@ -32,6 +32,7 @@ from poolsafe.analysis.flow import (
 )
 from poolsafe.analysis.index import ProjectIndex, method_alias
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
+from poolsafe.analysis.module import enclosing_function as enclosing_function  # re-exported
 from poolsafe.analysis.resolution import inventory, resolve
 from poolsafe.analysis.values import (
     ClassRef,
@@ -116,14 +117,6 @@ def ancestors(node: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> Iterator[cs
     while cur is not None:
         yield cur
         cur = parents.get(id(cur))
-
-
-def enclosing_function(node: cst.CSTNode, parents: dict[int, cst.CSTNode],
-                       module: ModuleInfo) -> FunctionInfo | None:
-    for anc in ancestors(node, parents):
-        if isinstance(anc, cst.FunctionDef):
-            return module.by_node.get(id(anc))
-    return None
 
 
 def statement_line(node: cst.CSTNode,
