@@ -143,7 +143,7 @@ def raw(dsn):
             "raised"
             ": the failed call leaves it in a reference cycle, so it stays checked out of the pool "
             "after the caller has handled the error, until Python's garbage collector runs (the "
-            "pool then takes it back, with a warning); a burst of failing calls can exhaust the "
+            "pool then takes it back, silently); a burst of failing calls can exhaust the "
             "pool before that"
             "; use with Session() as s"),
         (15, "psycopg connection `conn` from `psycopg.connect()` is not closed if an "
@@ -178,7 +178,7 @@ def populate(rows):
             "exception is raised"
             ": the failed call leaves it in a reference cycle, so it stays checked out of the pool "
             "after the caller has handled the error, until Python's garbage collector runs (the "
-            "pool then takes it back, with a warning); a burst of failing calls can exhaust the "
+            "pool then takes it back, silently); a burst of failing calls can exhaust the "
             "pool before that"
             "; use try/finally: session.close()"),
     ]
@@ -821,3 +821,42 @@ def from_pool(q):
     assert set(found) == {9, 16}, found
     assert "until Python's garbage collector runs" in found[9]
     assert "loses a pool slot for good" in found[16]
+
+
+def test_a_checkout_dropped_on_the_normal_path_says_what_it_costs() -> None:
+    # policy88: a session or connection dropped with its transaction open stays checked
+    # out after return until the garbage collector runs, and uncommitted writes are then
+    # rolled back (benchmarks/policy88_normal_path.py); a sync pool takes it back silently,
+    # an async one terminates it with a warning
+    app = '''from sqlalchemy import create_engine, insert, text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.orm import sessionmaker
+
+from models import Item
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+aengine = create_async_engine("postgresql+asyncpg://db/app", pool_pre_ping=True)
+Session = sessionmaker(bind=engine)
+
+
+def rows():
+    session = Session()
+    return session.execute(text("SELECT * FROM t")).all()
+
+
+def save(tag):
+    conn = engine.connect()
+    conn.execute(insert(Item).values(tag=tag))
+
+
+async def arows():
+    session = AsyncSession(aengine)
+    return (await session.execute(text("SELECT * FROM t"))).all()
+'''
+    found = dict(_messages({"app.py": app, "models.py": "class Item:\n    pass\n"}))
+    assert set(found) == {13, 18, 23}, found
+    assert "idle in transaction on the server, after the function returns" in found[13]
+    assert "takes it back silently" in found[13]
+    assert "writes are never committed" not in found[13]
+    assert "writes are never committed, and the rollback" in found[18]
+    assert "terminates the connection, with a warning" in found[23]
