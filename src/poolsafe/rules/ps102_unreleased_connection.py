@@ -637,7 +637,8 @@ class UnreleasedConnection(Rule):
     `__enter__` fails after connecting (see the class paragraph above;
     `benchmarks/policy88_normal_path.py` counted 0 server connections left once the
     callers' `except` blocks were done, where a SQLAlchemy connection kept the same
-    way stayed checked out until the garbage collector ran). The same holds where the function catches that exception and leaves:
+    way stayed checked out until the garbage collector ran). The same holds where
+    the function catches that exception and leaves:
     an `except` that returns (`except Exception as e: return jsonify(error=str(e)),
     500`), or the handler of the function's last `try`, which falls off its end
     (`except mysql.connector.Error as err: print(err)`): the frame ends with the
