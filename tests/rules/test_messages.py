@@ -860,3 +860,31 @@ async def arows():
     assert "writes are never committed" not in found[13]
     assert "writes are never committed, and the rollback" in found[18]
     assert "terminates the connection, with a warning" in found[23]
+
+
+def test_a_release_skipped_in_exit_says_what_it_costs() -> None:
+    # policy88: a SQLAlchemy connection kept on an object whose __exit__ skips close()
+    # when commit() raises stays checked out until the garbage collector runs
+    app = '''from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+class Store:
+    def __enter__(self):
+        self.conn = engine.connect()
+        return self
+
+    def __exit__(self, *exc):
+        self.conn.commit()
+        self.conn.close()
+
+
+def save(v):
+    with Store() as store:
+        store.conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": v})
+'''
+    found = dict(_messages({"app.py": app}))
+    assert set(found) == {8}, found
+    assert "skips the release if `self.conn.commit()` raises: the failed call leaves it in a " \
+           "reference cycle" in found[8]

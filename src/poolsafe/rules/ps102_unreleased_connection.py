@@ -1373,10 +1373,13 @@ class UnreleasedConnection(Rule):
                 continue  # see "Direct connections" in the docstring
             advice = ("give it back whatever its state" if gap.guarded
                       else f"put `{gap.release}` in a `finally`")
+            # what the skipped release costs (benchmarks/policy88_normal_path.py measured
+            # a SQLAlchemy connection kept on an object as policy87 measured a local one)
+            effect = "" if gap.guarded else _EXCEPTION_EFFECT.get(gap.conn.kind.key, "")
             yield self.finding(
                 gap.checkout,
-                f"{gap.conn.kind.label} `{gap.attr}` from `{gap.conn.origin}`: {gap.why}; "
-                f"{advice}",
+                f"{gap.conn.kind.label} `{gap.attr}` from `{gap.conn.origin}`: {gap.why}"
+                f"{effect}; {advice}",
             )
 
     def _init_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
