@@ -9900,3 +9900,57 @@ def save(rows):
 ''', note="look-alike: a SQLAlchemy connection on the object stays checked out of the pool "
               "until the garbage collector runs (measured)"),
 ]
+
+VALID += [
+    Case('''from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+def record(value):
+    conn = engine.connect()
+    try:
+        conn.execute(text("INSERT INTO readings VALUES (:v)"), {"v": value})
+        conn.commit()
+    except Exception:
+        conn.close()
+        raise
+''', note="a sync Connection whose last act is a successful commit() holds no transaction: "
+              "reference counting gives it back at return (measured, policy88)"),
+]
+
+INVALID += [
+    Case('''from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+def record(value):
+    conn = engine.connect()  # expect: PS102
+    try:
+        conn.execute(text("INSERT INTO readings VALUES (:v)"), {"v": value})
+        conn.commit()
+        count = conn.execute(text("SELECT count(*) FROM readings")).scalar()
+    except Exception:
+        conn.close()
+        raise
+    return count
+''', note="look-alike: a query after the commit begins a new transaction, dropped open: "
+              "checked out until the garbage collector runs"),
+    Case('''from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://db/app", pool_pre_ping=True)
+
+
+async def record(value):
+    conn = await engine.connect()  # expect: PS102
+    try:
+        await conn.execute(text("INSERT INTO readings VALUES (:v)"), {"v": value})
+        await conn.commit()
+    except Exception:
+        await conn.close()
+        raise
+''', note="look-alike: an AsyncConnection dropped after its commit was not measured; "
+              "it stays reported"),
+]
