@@ -785,8 +785,11 @@ class UnreleasedConnection(Rule):
       committed.
     - one whose last act was a successful `commit()` holds nothing: after the
       commit no transaction is open, and reference counting gives the connection
-      back at return. Not reported (a session given its connection back by
-      `commit()`, above).
+      back at return. Not reported, for a session (given its connection back by
+      `commit()`, above) and for a sync `Connection` alike (`conn =
+      engine.connect(); conn.execute(...); conn.commit()`: 0 held after return);
+      a failing statement or commit before it is still an exception's gap. An
+      `AsyncConnection` left after its commit was not measured and stays reported.
 
     ## Tests, one-shot code and processes
     **One-shot code.** Code that runs once per process is not reported when
