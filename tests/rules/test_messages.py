@@ -888,3 +888,30 @@ def save(v):
     assert set(found) == {8}, found
     assert "skips the release if `self.conn.commit()` raises: the failed call leaves it in a " \
            "reference cycle" in found[8]
+
+
+def test_a_session_an_object_keeps_and_drops_says_what_it_costs() -> None:
+    # policy88: an object that keeps a session, runs a query and is dropped leaves the
+    # connection checked out past the return until the garbage collector runs
+    app = '''from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
+
+
+class Graph:
+    def __init__(self):
+        self.session = Session()
+
+    def nodes(self):
+        return self.session.execute(text("SELECT * FROM nodes")).all()
+
+
+def draw():
+    graph = Graph()
+    return graph.nodes()
+'''
+    found = dict(_messages({"app.py": app}))
+    assert set(found) == {9}, found
+    assert "stays checked out of the pool after `draw` returns, until Python's garbage " \
+           "collector runs" in found[9]

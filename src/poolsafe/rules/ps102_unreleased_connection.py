@@ -1394,12 +1394,17 @@ class UnreleasedConnection(Rule):
             if all(is_cli_entry(ctx.index, f) for f in gap.makers):
                 continue  # one object per run of a script (see "one-shot code")
             maker = gap.makers[0]
+            # measured (benchmarks/policy88_normal_path.py, "object keeps a Session"):
+            # the session's open transaction keeps it checked out past that return
+            cost = (": a session that ran a statement stays checked out of the pool after "
+                    f"`{maker.name}` returns, until Python's garbage collector runs"
+                    if gap.conn.kind.key in _NORMAL_EFFECT else "")
             yield self.finding(
                 gap.checkout,
                 f"{gap.conn.kind.label} `self.{gap.attr}` from `{gap.conn.origin}`: "
                 f"`{gap.cls.name}.__init__` keeps it, `{maker.qualname}` "
                 f"({maker.module.path}) drops the object with it, and no method it runs "
-                f"on the object closes it; give `{gap.cls.name}` a `close()` that closes it and "
+                f"on the object closes it{cost}; give `{gap.cls.name}` a `close()` that closes it and "
                 f"call it in a `finally`, or pass in one that the caller closes",
             )
 
