@@ -1404,8 +1404,9 @@ class UnreleasedConnection(Rule):
                 f"{gap.conn.kind.label} `self.{gap.attr}` from `{gap.conn.origin}`: "
                 f"`{gap.cls.name}.__init__` keeps it, `{maker.qualname}` "
                 f"({maker.module.path}) drops the object with it, and no method it runs "
-                f"on the object closes it{cost}; give `{gap.cls.name}` a `close()` that closes it and "
-                f"call it in a `finally`, or pass in one that the caller closes",
+                f"on the object closes it{cost}; give `{gap.cls.name}` a `close()` that "
+                f"closes it and call it in a `finally`, or pass in one that the caller "
+                f"closes",
             )
 
     def _enter_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
