@@ -915,3 +915,24 @@ def draw():
     assert set(found) == {9}, found
     assert "stays checked out of the pool after `draw` returns, until Python's garbage " \
            "collector runs" in found[9]
+
+
+def test_a_committed_session_dropped_later_says_its_cost_conditionally() -> None:
+    # policy88: after its last commit a session holds nothing unless something opened a
+    # transaction again; the flow cannot always tell, so the message says "if"
+    app = '''from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
+
+
+def save(row):
+    session = Session()
+    session.add(row)
+    session.commit()
+    print(row)
+'''
+    found = dict(_messages({"app.py": app}))
+    assert set(found) == {8}, found
+    assert "is never closed: if anything after its last `commit()` opened a transaction " \
+           "again, it stays checked out of the pool" in found[8]

@@ -776,8 +776,9 @@ class UnreleasedConnection(Rule):
       takes it back and rolls back without a word (no warning, no log); an async
       engine's collector terminates the connection with a warning. A run of such
       calls on a default pool (5 + 10 overflow) held all 15 slots at once, and
-      calls timed out waiting for one. Reported, and the message says so; the same
-      for one an object keeps and drops with the object.
+      calls timed out waiting for one. Reported, and the message says so (with an
+      "if" where the function commits it somewhere and may have ended after that
+      commit); the same for one an object keeps and drops with the object.
     - writes made through it and never committed (`session.add(...)` then
       `flush()`, `conn.execute(insert(...))`) are rolled back when the collector
       gets to it: the data is lost, and on SQLite the database stays locked for
@@ -1224,7 +1225,13 @@ class UnreleasedConnection(Rule):
                     effect = ""
                 else:
                     effect = _NORMAL_EFFECT.get(kind.key, "")
-                    if effect and _writes_uncommitted(func, site.var):
+                    if effect and _commits(func, site.var):
+                        # the path may end after its last commit, with nothing held
+                        # (the flow keeps such a path reported when anything follows)
+                        effect = (": if anything after its last `commit()` opened a "
+                                  "transaction again, " + effect[2:].replace(
+                                      "dropped with its transaction open, ", "", 1))
+                    elif effect and _writes_uncommitted(func, site.var):
                         effect += ("; its writes are never committed, and the rollback "
                                    "when it is collected throws them away")
                 yield self.finding(
@@ -1776,6 +1783,12 @@ def _only_builds_statements(ctx: FileContext, func: FunctionInfo, var: str,
         if last not in _STATEMENT_BUILDERS or not isinstance(node, cst.Call):
             return False
     return len(uses) > 1
+
+
+def _commits(func: FunctionInfo, var: str) -> bool:
+    """`var.commit()` (or `await var.commit()`) somewhere in the function."""
+    return any(isinstance(c.func, cst.Attribute) and c.func.attr.value == "commit"
+               and dotted_name(c.func.value) == var for c in iter_calls(func.node.body))
 
 
 def _writes_uncommitted(func: FunctionInfo, var: str) -> bool:
