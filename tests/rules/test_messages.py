@@ -855,7 +855,8 @@ async def arows():
 '''
     found = dict(_messages({"app.py": app, "models.py": "class Item:\n    pass\n"}))
     assert set(found) == {13, 18, 23}, found
-    assert "idle in transaction on the server, after the function returns" in found[13]
+    assert "checked out of the pool (on a server database, idle in transaction) after the " \
+           "function returns" in found[13]
     assert "takes it back silently" in found[13]
     assert "writes are never committed" not in found[13]
     assert "writes are never committed, and the rollback" in found[18]

@@ -79,13 +79,13 @@ _SQLALCHEMY_ASYNC_EFFECT = (
 #: by benchmarks/policy88_normal_path.py: an open transaction keeps SQLAlchemy's
 #: connection in a reference cycle, so returning does not free it
 _SQLALCHEMY_NORMAL = (
-    ": dropped with its transaction open, it stays checked out of the pool, idle in "
-    "transaction on the server, after the function returns, until Python's garbage "
+    ": dropped with its transaction open, it stays checked out of the pool (on a server "
+    "database, idle in transaction) after the function returns, until Python's garbage "
     "collector runs (reference counting does not free it, and the pool takes it back "
     "silently)")
 _SQLALCHEMY_ASYNC_NORMAL = (
-    ": dropped with its transaction open, it stays checked out of the pool, idle in "
-    "transaction on the server, after the function returns, until Python's garbage "
+    ": dropped with its transaction open, it stays checked out of the pool (on a server "
+    "database, idle in transaction) after the function returns, until Python's garbage "
     "collector runs (which then terminates the connection, with a warning)")
 _NORMAL_EFFECT: dict[str, str] = {
     "sqlalchemy-connection": _SQLALCHEMY_NORMAL,
