@@ -632,8 +632,8 @@ class UnreleasedConnection(Rule):
     only an exception skips its `close()`: the exception unwinds the frame, CPython's
     reference counting drops the last reference, and the driver closes the socket.
     No pool slot is held, and the server's slot lives only until the traceback is
-    released. So does one kept on an object that every caller makes in a `with`
-    statement, whose `__exit__` skips `close()` when `commit()` raises or whose
+    released. The same holds for one kept on an object that every caller makes in a
+    `with` statement, whose `__exit__` skips `close()` when `commit()` raises or whose
     `__enter__` fails after connecting (see the class paragraph above;
     `benchmarks/policy88_normal_path.py` counted 0 server connections left once the
     callers' `except` blocks were done, where a SQLAlchemy connection kept the same
