@@ -143,7 +143,7 @@ def raw(dsn):
             "raised"
             ": the failed call leaves it in a reference cycle, so it stays checked out of the pool "
             "after the caller has handled the error, until Python's garbage collector runs (the "
-            "pool then takes it back, with a warning); a burst of failing calls can exhaust the "
+            "pool then takes it back, silently); a burst of failing calls can exhaust the "
             "pool before that"
             "; use with Session() as s"),
         (15, "psycopg connection `conn` from `psycopg.connect()` is not closed if an "
@@ -178,7 +178,7 @@ def populate(rows):
             "exception is raised"
             ": the failed call leaves it in a reference cycle, so it stays checked out of the pool "
             "after the caller has handled the error, until Python's garbage collector runs (the "
-            "pool then takes it back, with a warning); a burst of failing calls can exhaust the "
+            "pool then takes it back, silently); a burst of failing calls can exhaust the "
             "pool before that"
             "; use try/finally: session.close()"),
     ]
@@ -821,3 +821,119 @@ def from_pool(q):
     assert set(found) == {9, 16}, found
     assert "until Python's garbage collector runs" in found[9]
     assert "loses a pool slot for good" in found[16]
+
+
+def test_a_checkout_dropped_on_the_normal_path_says_what_it_costs() -> None:
+    # policy88: a session or connection dropped with its transaction open stays checked
+    # out after return until the garbage collector runs, and uncommitted writes are then
+    # rolled back (benchmarks/policy88_normal_path.py); a sync pool takes it back silently,
+    # an async one terminates it with a warning
+    app = '''from sqlalchemy import create_engine, insert, text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.orm import sessionmaker
+
+from models import Item
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+aengine = create_async_engine("postgresql+asyncpg://db/app", pool_pre_ping=True)
+Session = sessionmaker(bind=engine)
+
+
+def rows():
+    session = Session()
+    return session.execute(text("SELECT * FROM t")).all()
+
+
+def save(tag):
+    conn = engine.connect()
+    conn.execute(insert(Item).values(tag=tag))
+
+
+async def arows():
+    session = AsyncSession(aengine)
+    return (await session.execute(text("SELECT * FROM t"))).all()
+'''
+    found = dict(_messages({"app.py": app, "models.py": "class Item:\n    pass\n"}))
+    assert set(found) == {13, 18, 23}, found
+    assert "checked out of the pool (on a server database, idle in transaction) after the " \
+           "function returns" in found[13]
+    assert "takes it back silently" in found[13]
+    assert "writes are never committed" not in found[13]
+    assert "writes are never committed, and the rollback" in found[18]
+    assert "terminates the connection, with a warning" in found[23]
+
+
+def test_a_release_skipped_in_exit_says_what_it_costs() -> None:
+    # policy88: a SQLAlchemy connection kept on an object whose __exit__ skips close()
+    # when commit() raises stays checked out until the garbage collector runs
+    app = '''from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+class Store:
+    def __enter__(self):
+        self.conn = engine.connect()
+        return self
+
+    def __exit__(self, *exc):
+        self.conn.commit()
+        self.conn.close()
+
+
+def save(v):
+    with Store() as store:
+        store.conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": v})
+'''
+    found = dict(_messages({"app.py": app}))
+    assert set(found) == {8}, found
+    assert "skips the release if `self.conn.commit()` raises: the failed call leaves it in a " \
+           "reference cycle" in found[8]
+
+
+def test_a_session_an_object_keeps_and_drops_says_what_it_costs() -> None:
+    # policy88: an object that keeps a session, runs a query and is dropped leaves the
+    # connection checked out past the return until the garbage collector runs
+    app = '''from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
+
+
+class Graph:
+    def __init__(self):
+        self.session = Session()
+
+    def nodes(self):
+        return self.session.execute(text("SELECT * FROM nodes")).all()
+
+
+def draw():
+    graph = Graph()
+    return graph.nodes()
+'''
+    found = dict(_messages({"app.py": app}))
+    assert set(found) == {9}, found
+    assert "stays checked out of the pool after `draw` returns, until Python's garbage " \
+           "collector runs" in found[9]
+
+
+def test_a_committed_session_dropped_later_says_its_cost_conditionally() -> None:
+    # policy88: after its last commit a session holds nothing unless something opened a
+    # transaction again; the flow cannot always tell, so the message says "if"
+    app = '''from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
+
+
+def save(row):
+    session = Session()
+    session.add(row)
+    session.commit()
+    print(row)
+'''
+    found = dict(_messages({"app.py": app}))
+    assert set(found) == {8}, found
+    assert "is never closed: if anything after its last `commit()` opened a transaction " \
+           "again, it stays checked out of the pool" in found[8]

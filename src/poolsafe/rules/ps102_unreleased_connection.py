@@ -15,7 +15,7 @@ from poolsafe.analysis.flask_propagation import propagation_switch
 from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.frameworks import hand_built_route_sessions
 from poolsafe.analysis.keyed_checkout import stable_keyed_checkout
-from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.module import ClassInfo, FunctionInfo
 from poolsafe.analysis.one_shot import connect_retry
 from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
 from poolsafe.analysis.values import Connection, FunctionRef
@@ -68,17 +68,44 @@ from poolsafe.rules.cases.ps102 import (
 _SQLALCHEMY_EFFECT = (
     ": the failed call leaves it in a reference cycle, so it stays checked out of the pool "
     "after the caller has handled the error, until Python's garbage collector "
-    "runs (the pool then takes it back, with a warning); a burst of failing calls can "
+    "runs (the pool then takes it back, silently); a burst of failing calls can "
     "exhaust the pool before that")
+_SQLALCHEMY_ASYNC_EFFECT = (
+    ": the failed call leaves it in a reference cycle, so it stays checked out of the pool "
+    "after the caller has handled the error, until Python's garbage collector "
+    "runs (which then terminates the connection, with a warning); a burst of failing "
+    "calls can exhaust the pool before that")
+#: what a normal-path drop costs (the function returns with it unreleased), as measured
+#: by benchmarks/policy88_normal_path.py: an open transaction keeps SQLAlchemy's
+#: connection in a reference cycle, so returning does not free it
+_SQLALCHEMY_NORMAL = (
+    ": dropped with its transaction open, it stays checked out of the pool (on a server "
+    "database, idle in transaction) after the function returns, until Python's garbage "
+    "collector runs (reference counting does not free it, and the pool takes it back "
+    "silently)")
+_SQLALCHEMY_ASYNC_NORMAL = (
+    ": dropped with its transaction open, it stays checked out of the pool (on a server "
+    "database, idle in transaction) after the function returns, until Python's garbage "
+    "collector runs (which then terminates the connection, with a warning)")
+_NORMAL_EFFECT: dict[str, str] = {
+    "sqlalchemy-connection": _SQLALCHEMY_NORMAL,
+    "sqlalchemy-async-connection": _SQLALCHEMY_ASYNC_NORMAL,
+    "session": _SQLALCHEMY_NORMAL,
+    "async-session": _SQLALCHEMY_ASYNC_NORMAL,
+}
+#: a session's or connection's methods that write (or queue a write) in its transaction
+_WRITES = frozenset({"add", "add_all", "delete", "merge", "flush", "bulk_save_objects",
+                     "bulk_insert_mappings", "bulk_update_mappings"})
+_WRITE_STATEMENTS = frozenset({"insert", "update", "delete"})
 _POOL_EFFECT = (
     ": the pool keeps counting it as checked out and never takes it back, so each failing "
     "call loses a pool slot for good")
 _EXCEPTION_EFFECT: dict[str, str] = {
     "sqlalchemy-connection": _SQLALCHEMY_EFFECT,
-    "sqlalchemy-async-connection": _SQLALCHEMY_EFFECT,
+    "sqlalchemy-async-connection": _SQLALCHEMY_ASYNC_EFFECT,
     "session": _SQLALCHEMY_EFFECT,
     "scoped-session": _SQLALCHEMY_EFFECT,
-    "async-session": _SQLALCHEMY_EFFECT,
+    "async-session": _SQLALCHEMY_ASYNC_EFFECT,
     "psycopg2-pool": _POOL_EFFECT,
     "psycopg-pool": _POOL_EFFECT,
     "asyncpg-pool": _POOL_EFFECT,
@@ -558,10 +585,18 @@ class UnreleasedConnection(Rule):
     `finally`), or gives a pooled connection back only while it is alive (`if
     not self.conn.closed:`, `if self.cnx.is_connected():`), since a dead one then
     holds its slot for good. A direct connection (`psycopg2.connect()` in
-    `__init__`, closed in `__exit__`) is reported for the first gap too: a failed
-    `self.conn.commit()` before `self.conn.close()` leaves a live connection that
-    nothing closes; a guard on its state is not a gap (a dead direct connection
-    holds nothing). A release through a project base class counts as the class's
+    `__init__` or `__enter__`, closed in `__exit__`) is reported for the first gap
+    too: a failed `self.conn.commit()` before `self.conn.close()` leaves a live
+    connection on the object; a guard on its state is not a gap (a dead direct
+    connection holds nothing). It is not reported when every object of the class
+    is made in a `with` statement (`with Store(dsn) as store:`, bound to a local or
+    to nothing) and no project class derives from it: the object then dies with the
+    function that holds the `with`, and reference counting closes the connection
+    once the caller's `except` is done (measured, see "Direct connections"); the
+    same holds for an `__enter__` that connects and then fails in its set-up
+    (`self.conn.set_session(...)`). An object kept anywhere else (a module global,
+    `STORE = Store(dsn)`, an attribute, a container) keeps its connection open, and
+    is reported. A release through a project base class counts as the class's
     own: a subclass that checks out in `__enter__` / `__init__` and whose `__exit__`
     calls `self.close()` (or `super().close()`), where the base's `close()` gives the
     connection back, releases it, and a `self.conn.commit()` before that call,
@@ -597,7 +632,13 @@ class UnreleasedConnection(Rule):
     only an exception skips its `close()`: the exception unwinds the frame, CPython's
     reference counting drops the last reference, and the driver closes the socket.
     No pool slot is held, and the server's slot lives only until the traceback is
-    released. The same holds where the function catches that exception and leaves:
+    released. The same holds for one kept on an object that every caller makes in a
+    `with` statement, whose `__exit__` skips `close()` when `commit()` raises or whose
+    `__enter__` fails after connecting (see the class paragraph above;
+    `benchmarks/policy88_normal_path.py` counted 0 server connections left once the
+    callers' `except` blocks were done, where a SQLAlchemy connection kept the same
+    way stayed checked out until the garbage collector ran). The same holds where
+    the function catches that exception and leaves:
     an `except` that returns (`except Exception as e: return jsonify(error=str(e)),
     500`), or the handler of the function's last `try`, which falls off its end
     (`except mysql.connector.Error as err: print(err)`): the frame ends with the
@@ -708,9 +749,10 @@ class UnreleasedConnection(Rule):
     each failing call caught by its caller as a web framework does:
     - a SQLAlchemy connection or session (sync or async): the failed call leaves the
       connection in a reference cycle, so it is still checked out after the caller's
-      `except` has returned. It goes back to the pool (with SQLAlchemy's "garbage
-      collector is trying to clean up" warning) only when Python's garbage collector
-      next runs, which depends on how many objects the program allocates, not on
+      `except` has returned. It goes back to the pool only when Python's garbage
+      collector next runs (silently for a sync engine; an async engine's collector
+      terminates the connection, with SQLAlchemy's "garbage collector is trying to
+      clean up" warning), which depends on how many objects the program allocates, not on
       time: a run of failing calls on a default pool (5 + 10 overflow) held every
       slot at once, and later calls timed out waiting for one. Reported.
     - a driver pool's checkout (psycopg2's `ThreadedConnectionPool` /
@@ -721,6 +763,34 @@ class UnreleasedConnection(Rule):
     - a direct connection of a synchronous driver (`psycopg2.connect()`,
       `pymysql.connect()`): closed by reference counting once the caller's `except`
       is done. Not reported (see "Direct connections").
+
+    **What a connection or session dropped unclosed costs.** A function that
+    returns (no exception) and leaves its SQLAlchemy session or connection
+    unclosed (`session = Session(); return session.execute(q).all()`) does not
+    give the connection back when it returns. `benchmarks/policy88_normal_path.py`
+    measured it on SQLite, PostgreSQL and MariaDB, sync and async:
+    - after a statement, the session's or connection's open transaction keeps it
+      in a reference cycle: every dropped session or connection stayed checked out
+      after its function returned, "idle in transaction" on the server (PostgreSQL
+      and MariaDB), until Python's garbage collector ran. A sync engine's pool then
+      takes it back and rolls back without a word (no warning, no log); an async
+      engine's collector terminates the connection with a warning. A run of such
+      calls on a default pool (5 + 10 overflow) held all 15 slots at once, and
+      calls timed out waiting for one. Reported, and the message says so (with an
+      "if" where the function commits it somewhere and may have ended after that
+      commit); the same for one an object keeps and drops with the object.
+    - writes made through it and never committed (`session.add(...)` then
+      `flush()`, `conn.execute(insert(...))`) are rolled back when the collector
+      gets to it: the data is lost, and on SQLite the database stays locked for
+      every other writer until then. The message says that the writes are never
+      committed.
+    - one whose last act was a successful `commit()` holds nothing: after the
+      commit no transaction is open, and reference counting gives the connection
+      back at return. Not reported, for a session (given its connection back by
+      `commit()`, above) and for a sync `Connection` alike (`conn =
+      engine.connect(); conn.execute(...); conn.commit()`: 0 held after return);
+      a failing statement or commit before it is still an exception's gap. An
+      `AsyncConnection` left after its commit was not measured and stays reported.
 
     ## Tests, one-shot code and processes
     **One-shot code.** Code that runs once per process is not reported when
@@ -1149,7 +1219,21 @@ class UnreleasedConnection(Rule):
                     advice = (f"`except BaseException:` then `{release}` and `raise`, "
                               f"before it is handed on (not in a `finally`: the caller "
                               f"goes on using it)")
-                effect = _EXCEPTION_EFFECT.get(kind.key, "") if how == "exception" else ""
+                if how == "exception":
+                    effect = _EXCEPTION_EFFECT.get(kind.key, "")
+                elif how == "overwritten":
+                    effect = ""
+                else:
+                    effect = _NORMAL_EFFECT.get(kind.key, "")
+                    if effect and _commits(func, site.var):
+                        # the path may end after its last commit, with nothing held
+                        # (the flow keeps such a path reported when anything follows)
+                        effect = (": if anything after its last `commit()` opened a "
+                                  "transaction again, " + effect[2:].replace(
+                                      "dropped with its transaction open, ", "", 1))
+                    elif effect and _writes_uncommitted(func, site.var):
+                        effect += ("; its writes are never committed, and the rollback "
+                                   "when it is collected throws them away")
                 yield self.finding(
                     site.call,
                     f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}{effect}; "
@@ -1295,12 +1379,17 @@ class UnreleasedConnection(Rule):
         """A class that takes its checkout in one method and gives it back in
         `__exit__`/`close()`, where some path skips the release."""
         for gap in exit_release_gaps(ctx.index, ctx.module):
+            if _object_left_to_refcount(ctx, gap.conn, gap.cls):
+                continue  # see "Direct connections" in the docstring
             advice = ("give it back whatever its state" if gap.guarded
                       else f"put `{gap.release}` in a `finally`")
+            # what the skipped release costs (benchmarks/policy88_normal_path.py measured
+            # a SQLAlchemy connection kept on an object as policy87 measured a local one)
+            effect = "" if gap.guarded else _EXCEPTION_EFFECT.get(gap.conn.kind.key, "")
             yield self.finding(
                 gap.checkout,
-                f"{gap.conn.kind.label} `{gap.attr}` from `{gap.conn.origin}`: {gap.why}; "
-                f"{advice}",
+                f"{gap.conn.kind.label} `{gap.attr}` from `{gap.conn.origin}`: {gap.why}"
+                f"{effect}; {advice}",
             )
 
     def _init_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
@@ -1312,13 +1401,19 @@ class UnreleasedConnection(Rule):
             if all(is_cli_entry(ctx.index, f) for f in gap.makers):
                 continue  # one object per run of a script (see "one-shot code")
             maker = gap.makers[0]
+            # measured (benchmarks/policy88_normal_path.py, "object keeps a Session"):
+            # the session's open transaction keeps it checked out past that return
+            cost = (": a session that ran a statement stays checked out of the pool after "
+                    f"`{maker.name}` returns, until Python's garbage collector runs"
+                    if gap.conn.kind.key in _NORMAL_EFFECT else "")
             yield self.finding(
                 gap.checkout,
                 f"{gap.conn.kind.label} `self.{gap.attr}` from `{gap.conn.origin}`: "
                 f"`{gap.cls.name}.__init__` keeps it, `{maker.qualname}` "
                 f"({maker.module.path}) drops the object with it, and no method it runs "
-                f"on the object closes it; give `{gap.cls.name}` a `close()` that closes it and "
-                f"call it in a `finally`, or pass in one that the caller closes",
+                f"on the object closes it{cost}; give `{gap.cls.name}` a `close()` that "
+                f"closes it and call it in a `finally`, or pass in one that the caller "
+                f"closes",
             )
 
     def _enter_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
@@ -1329,6 +1424,9 @@ class UnreleasedConnection(Rule):
         for gap in enter_checkout_gaps(ctx.index, ctx.module):
             entering = gap.entering
             assert entering.cls is not None
+            if entering.name in ("__enter__", "__aenter__") \
+                    and _object_left_to_refcount(ctx, gap.conn, entering.cls):
+                continue  # see "Direct connections" in the docstring
             if entering.name == "__await__":
                 release = await_release(ctx.index, entering.cls) or "close"
                 via = "" if entering is gap.method else \
@@ -1687,6 +1785,46 @@ def _only_builds_statements(ctx: FileContext, func: FunctionInfo, var: str,
     return len(uses) > 1
 
 
+def _commits(func: FunctionInfo, var: str) -> bool:
+    """`var.commit()` (or `await var.commit()`) somewhere in the function."""
+    return any(isinstance(c.func, cst.Attribute) and c.func.attr.value == "commit"
+               and dotted_name(c.func.value) == var for c in iter_calls(func.node.body))
+
+
+def _writes_uncommitted(func: FunctionInfo, var: str) -> bool:
+    """`var` (a session or connection) writes in the function (`add`, `flush`,
+    `execute(insert(...))`, `execute(text("UPDATE ..."))`) and nothing commits it:
+    no `var.commit()` and no `var.begin()` anywhere in the function."""
+    writes = False
+    for call in iter_calls(func.node.body):
+        f = call.func
+        if not isinstance(f, cst.Attribute) or dotted_name(f.value) != var:
+            continue
+        method = f.attr.value
+        if method in ("commit", "begin", "begin_nested"):
+            return False
+        if method in _WRITES or (method == "execute" and call.args
+                                 and _write_statement(call.args[0].value)):
+            writes = True
+    return writes
+
+
+def _write_statement(stmt: cst.BaseExpression) -> bool:
+    """`insert(T).values(...)`, `sa.delete(T).where(...)`, `text("DELETE FROM t")`: the
+    innermost call of the chain names the statement."""
+    head = stmt
+    while isinstance(head, cst.Call) and isinstance(head.func, cst.Attribute) \
+            and isinstance(head.func.value, cst.Call):
+        head = head.func.value
+    if isinstance(stmt, cst.Call) and (dotted_name(stmt.func) or "").rsplit(".", 1)[-1] == "text":
+        first = stmt.args[0].value if stmt.args else None
+        sql = first.evaluated_value if isinstance(first, cst.SimpleString) else None
+        return isinstance(sql, str) and sql.lstrip().split(" ", 1)[0].upper() in (
+            "INSERT", "UPDATE", "DELETE")
+    return isinstance(head, cst.Call) \
+        and (dotted_name(head.func) or "").rsplit(".", 1)[-1] in _WRITE_STATEMENTS
+
+
 def _never_released(ctx: FileContext, func: FunctionInfo, var: str) -> bool:
     """No call in the function releases `var` and no `return`/`yield` hands it on: no
     path gives it back (the message says "never", not "not on every path")."""
@@ -1713,6 +1851,20 @@ def _left_to_refcount(ctx: FileContext, func: FunctionInfo, site: AcquireSite,
     return dies_with_frame(ctx.index, func, site.call, site.var, retries_only=closed_after,
                            handed_on=handed_on) \
         and not strict_direct_connections(ctx.index, ctx.module)
+
+
+def _object_left_to_refcount(ctx: FileContext, conn: Connection, cls: ClassInfo) -> bool:
+    """A direct synchronous driver connection kept on an object whose `__enter__` /
+    `__exit__` skips its `close()` when a call raises, where every object of the class
+    is made in a `with` item and dies with that frame (`objects_die_with_frame`):
+    reference counting closes it once the caller's `except` is done (reported only with
+    `direct-connections = "strict"`)."""
+    if not (conn.kind.direct and conn.kind.refcount_closes):
+        return False
+    from poolsafe.analysis.direct_lifetime import objects_die_with_frame, strict_direct_connections
+
+    return not strict_direct_connections(ctx.index, ctx.module) \
+        and objects_die_with_frame(ctx.index, cls)
 
 
 def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:

@@ -9780,3 +9780,177 @@ class Index:
         return session.query(cte).all()
 ''', note="look-alike: the same session then runs a query on the CTE and keeps its connection"),
 ]
+
+VALID += [
+    Case('''import psycopg2
+
+
+class Store:
+    def __init__(self, dsn):
+        self.dsn = dsn
+
+    def __enter__(self):
+        self.conn = psycopg2.connect(self.dsn)
+        return self
+
+    def __exit__(self, *exc):
+        self.conn.commit()
+        self.conn.close()
+
+
+def save(dsn, rows):
+    with Store(dsn) as store:
+        with store.conn.cursor() as cur:
+            cur.executemany("INSERT INTO t VALUES (%s)", rows)
+''', note="a direct connection on an object made only in a `with`: a failed commit skips "
+              "close(), and reference counting closes it once the caller's except is done "
+              "(policy88)"),
+    Case('''import psycopg2
+
+
+class Store:
+    def __init__(self, dsn):
+        self.dsn = dsn
+
+    def __enter__(self):
+        self.conn = psycopg2.connect(self.dsn)
+        self.conn.set_session(autocommit=True)
+        return self
+
+    def __exit__(self, *exc):
+        self.conn.close()
+
+
+def count(dsn):
+    with Store(dsn) as store:
+        with store.conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM t")
+            return cur.fetchone()[0]
+''', note="a direct connection set up in __enter__ of an object made only in a `with`: a "
+              "failing set-up leaves it to reference counting (policy88)"),
+]
+
+INVALID += [
+    Case('''import psycopg2
+
+
+class Store:
+    def __init__(self, dsn):
+        self.dsn = dsn
+
+    def __enter__(self):
+        self.conn = psycopg2.connect(self.dsn)  # expect: PS102
+        return self
+
+    def __exit__(self, *exc):
+        self.conn.commit()
+        self.conn.close()
+
+
+STORE = Store("dbname=app")
+
+
+def save(rows):
+    with STORE as store:
+        with store.conn.cursor() as cur:
+            cur.executemany("INSERT INTO t VALUES (%s)", rows)
+''', note="look-alike: the object is a module global, so a failed commit leaves its "
+              "connection open for the life of the process"),
+    Case('''import psycopg2
+
+
+class Store:
+    def __init__(self, dsn):
+        self.dsn = dsn
+
+    def __enter__(self):
+        self.conn = psycopg2.connect(self.dsn)  # expect: PS102
+        return self
+
+    def __exit__(self, *exc):
+        self.conn.commit()
+        self.conn.close()
+
+
+def save(dsn, rows):
+    with Store(dsn) as store:
+        with store.conn.cursor() as cur:
+            cur.executemany("INSERT INTO t VALUES (%s)", rows)
+''', files=_STRICT, note="`direct-connections = \"strict\"`: the object's exception-only gap "
+                          "is reported too"),
+    Case('''from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app")
+
+
+class Store:
+    def __enter__(self):
+        self.conn = engine.connect()  # expect: PS102
+        return self
+
+    def __exit__(self, *exc):
+        self.conn.commit()
+        self.conn.close()
+
+
+def save(rows):
+    with Store() as store:
+        for row in rows:
+            store.conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": row})
+''', note="look-alike: a SQLAlchemy connection on the object stays checked out of the pool "
+              "until the garbage collector runs (measured)"),
+]
+
+VALID += [
+    Case('''from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+def record(value):
+    conn = engine.connect()
+    try:
+        conn.execute(text("INSERT INTO readings VALUES (:v)"), {"v": value})
+        conn.commit()
+    except Exception:
+        conn.close()
+        raise
+''', note="a sync Connection whose last act is a successful commit() holds no transaction: "
+              "reference counting gives it back at return (measured, policy88)"),
+]
+
+INVALID += [
+    Case('''from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+def record(value):
+    conn = engine.connect()  # expect: PS102
+    try:
+        conn.execute(text("INSERT INTO readings VALUES (:v)"), {"v": value})
+        conn.commit()
+        count = conn.execute(text("SELECT count(*) FROM readings")).scalar()
+    except Exception:
+        conn.close()
+        raise
+    return count
+''', note="look-alike: a query after the commit begins a new transaction, dropped open: "
+              "checked out until the garbage collector runs"),
+    Case('''from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://db/app", pool_pre_ping=True)
+
+
+async def record(value):
+    conn = await engine.connect()  # expect: PS102
+    try:
+        await conn.execute(text("INSERT INTO readings VALUES (:v)"), {"v": value})
+        await conn.commit()
+    except Exception:
+        await conn.close()
+        raise
+''', note="look-alike: an AsyncConnection dropped after its commit was not measured; "
+              "it stays reported"),
+]
