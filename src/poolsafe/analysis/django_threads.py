@@ -665,7 +665,58 @@ def _object_class(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
         if isinstance(bound, cst.BaseExpression):
             return (_looked_up_row(index, func, bound) or _written_row(index, func, bound)
                     or (_returned_row(index, func, bound, depth + 1)
-                        if depth < _MAX_ROW_DEPTH else None))
+                        if depth < _MAX_ROW_DEPTH else None)
+                    or _returned_class(index, func, name, bound))
+    return None
+
+
+def _returned_class(index: ProjectIndex, func: FunctionInfo, name: str,
+                    expr: cst.BaseExpression) -> ClassInfo | None:
+    """The project class `name = <call of a project function>` holds, for a method
+    called on it (`jobclass = self.get_jobclass(); Thread(target=jobclass.run)`): the
+    one class every return of the called function names, or else the project class
+    `func` asserts it derives from (`assert issubclass(jobclass, Job)`: a base method
+    its subclasses override, whose own body returns nothing useful). Only for a name
+    bound once in `func`."""
+    if len(func.locals.get(name, [])) != 1:
+        return None
+    call = strip_await(expr)[0]
+    if not isinstance(call, cst.Call):
+        return None
+    with index.full_resolution():
+        callee = index.evaluate(call.func, func.module, func)
+        target = callee.func if isinstance(callee, FunctionRef) else (
+            bound_method(index, func.module, func, call.func, _MAX_ROW_DEPTH)
+            if callee is None else None)
+    if target is None or target is func:
+        return None
+    found: ClassInfo | None = None
+    for ret in target.returns:
+        with index.full_resolution():
+            value = index.evaluate(ret.value, target.module, target) \
+                if ret.value is not None else None
+        if not isinstance(value, ClassRef) or (found is not None and value.cls is not found):
+            found = None
+            break
+        found = value.cls
+    return found if found is not None else _asserted_base(index, func, name)
+
+
+def _asserted_base(index: ProjectIndex, func: FunctionInfo, name: str) -> ClassInfo | None:
+    """The project class of `assert issubclass(name, Cls)` in `func`'s own body."""
+    for node in iter_nodes(func.node.body):
+        if not isinstance(node, cst.Assert):
+            continue
+        test = node.test
+        if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Name)
+                and test.func.value == "issubclass" and len(test.args) == 2
+                and isinstance(test.args[0].value, cst.Name)
+                and test.args[0].value.value == name):
+            continue
+        with index.full_resolution():
+            base = index.evaluate(test.args[1].value, func.module, func)
+        if isinstance(base, ClassRef):
+            return base.cls
     return None
 
 

@@ -164,7 +164,11 @@ class DjangoConnectionOutsideRequest(Rule):
     The target may be a function defined inside the one that starts the thread (a
     view's `def load(rows): ...` next to `Thread(target=load)` or
     `executor.submit(load, rows)`): the view runs in the request, the closure on the
-    new thread. A `ModelForm`'s or a DRF model serializer's `save()` (not
+    new thread. It may also be a method of a class a project method returns
+    (`jobclass = self.get_jobclass(); Thread(target=jobclass.run)`): the one class
+    every return of that method names, or, when its returns name none (a base method
+    its subclasses override), the project class the starter asserts the result
+    derives from (`assert issubclass(jobclass, Job)`). A `ModelForm`'s or a DRF model serializer's `save()` (not
     `save(commit=False)`) in a target writes its model: database work.
 
     A scheduler class imported as an optional dependency (`try: from

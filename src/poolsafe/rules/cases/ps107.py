@@ -4581,3 +4581,56 @@ VALID += [
          path="settle.py", files=dict(_FILES),
          note="look-alike: the nested helper does no database work"),
 ]
+
+# A thread target that is a method of a class a project method returns (`jobclass =
+# self.get_jobclass(); Thread(target=jobclass.run)`): the class is the one every return
+# of the method names, or the project class the starter asserts it derives from
+# (`assert issubclass(jobclass, Job)` after a method its subclasses override).
+_RETURNED_CLASS = """\
+import threading
+
+from django.db import connection
+
+from models import Order
+
+
+class Job:
+    @staticmethod
+    def run(order_id):
+{run}
+
+class Task:
+    def get_jobclass(self):
+{returns}
+
+    def start(self, order_id):
+        jobclass = self.get_jobclass()
+{check}        threading.Thread(target=jobclass.run, args=(order_id,)).start()
+"""
+
+_JOB_WORK = "        Order.objects.filter(id=order_id).update(paid=True)"
+
+INVALID += [
+    Case(_RETURNED_CLASS.format(run=_JOB_WORK + "  # expect: PS107",
+                                returns="        return Job", check=""),
+         path="jobs.py", files=dict(_FILES),
+         note="the thread runs a method of the class a project method returns"),
+    Case(_RETURNED_CLASS.format(run=_JOB_WORK + "  # expect: PS107",
+                                returns="        pass  # subclasses name their job",
+                                check="        assert issubclass(jobclass, Job)\n"),
+         path="jobs.py", files=dict(_FILES),
+         note="the returned class is only asserted to derive from a project class "
+              "(django-task's `get_jobclass()`)"),
+]
+VALID += [
+    Case(_RETURNED_CLASS.format(run=("        try:\n    " + _JOB_WORK
+                                     + "\n        finally:\n            connection.close()"),
+                                returns="        return Job", check=""),
+         path="jobs.py", files=dict(_FILES),
+         note="look-alike: the returned class's method closes the thread's connection"),
+    Case(_RETURNED_CLASS.format(run="        print(order_id)",
+                                returns="        pass  # subclasses name their job",
+                                check="        assert issubclass(jobclass, Job)\n"),
+         path="jobs.py", files=dict(_FILES),
+         note="look-alike: the asserted class's method does no database work"),
+]
