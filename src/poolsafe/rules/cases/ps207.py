@@ -5452,3 +5452,42 @@ INVALID += [
             await self._bot.send_message(user_id, "news")  # expect: PS207"""),
          note="look-alike: a kept AsyncSession begins a transaction at its first statement"),
 ]
+
+# Flask-SQLAlchemy through a project subclass that only overrides an engine option
+# hook: an rq job's queries on its `db.session` open the transaction the HTTP call
+# then waits in (round 44, fresh88).
+_HOOKED_JOB = """
+import requests
+from flask_sqlalchemy import SQLAlchemy as _BaseSQLAlchemy
+
+
+class SQLAlchemy(_BaseSQLAlchemy):
+    def apply_driver_hacks(self, app, sa_url, options):
+        options["pool_pre_ping"] = True
+        return super().apply_driver_hacks(app, sa_url, options)
+
+
+db = SQLAlchemy()
+
+
+class Schedule(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    calls = db.Column(db.Integer, default=0)
+
+
+def place_call(schedule_id, url):
+    schedule = Schedule.query.get(schedule_id)
+@BODY@
+"""
+INVALID.append(Case(_HOOKED_JOB.replace("@BODY@", """\
+    resp = requests.get(url, timeout=30)  # expect: PS207
+    schedule.calls += 1
+    db.session.commit()
+    return resp.status_code"""),
+    note="the hooked subclass's db.session holds the read across the HTTP call"))
+VALID.append(Case(_HOOKED_JOB.replace("@BODY@", """\
+    calls = schedule.calls
+    db.session.commit()
+    resp = requests.get(url, timeout=30)
+    return resp.status_code, calls"""),
+    note="look-alike: the job commits the hooked subclass's session before the HTTP call"))
