@@ -3065,6 +3065,15 @@ class FunctionFlow:
                 else:
                     managed.add(inner.value)
                 continue
+            if isinstance(inner, cst.Name) and not strip_await(expr)[1]:
+                handed = self.res.kind(inner.value)
+                if handed is not None and handed.is_session and handed.with_var_closes:
+                    # `with session:` on a SQLAlchemy session this function did not open
+                    # (a parameter): `Session.__exit__` closes it, rolling a failed
+                    # transaction back; the caller gets a closed session, usable again
+                    # (round 44, fresh88)
+                    managed.add(inner.value)
+                    continue
             if isinstance(inner, cst.Call) and self._exit_releases(inner):
                 for name in self._released_by(inner):
                     if name in held:

@@ -497,6 +497,12 @@ class ExceptWithoutRollback(Rule):
     the `try` in the block, or a handler that commits on the session itself or
     through a helper, keeps it reported.
 
+    Nor is a handler inside `with session:` on a SQLAlchemy session the function was
+    handed (a parameter): `Session.__exit__` closes the session, rolling the failed
+    transaction back, so a handler that leaves the block (`except Exception: return
+    None`) hands the caller a closed session that starts afresh. A statement on the
+    session after the handler, still inside the block, keeps it reported.
+
     Nor is a plain helper that takes the connection as a parameter and whose every
     `except` gives back a falsy value or raises, when every call of it in the project
     (tests aside) is `if not helper(conn): raise ...` (outside any `try` of the

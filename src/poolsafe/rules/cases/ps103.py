@@ -7539,3 +7539,36 @@ VALID.append(Case(_HOOKED_VIEW.replace("@MARK@", "").replace(
     "@HANDLER@", "        db.session.rollback()\n        print(\"failed to log call\")"),
     path="app/views.py", files=_HOOKED_EXTENSION,
     note="look-alike: the handler rolls the hooked subclass's session back"))
+
+# `with session:` on a SQLAlchemy session the caller handed in: `Session.__exit__`
+# closes it, so a failure swallowed inside the block is rolled back when the block is
+# left, `return` included; the caller gets a closed session that starts afresh
+# (round 44, fresh88).
+_WITH_HANDED = """
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+
+class Wallets:
+    def __init__(self, table):
+        self.table = table
+
+    def spend(self, user_id: int, amount: int, session: Session):
+        with session:
+            try:
+                row = session.execute(select(self.table).where(self.table.id == user_id)).scalar()
+                row.balance -= amount
+                session.commit()
+            except Exception:@MARK@
+                return None
+@AFTER@
+            return row
+"""
+VALID.append(Case(_WITH_HANDED.replace("@MARK@", "").replace("@AFTER@", ""),
+                  note="the handler leaves the `with session:` block, whose exit closes "
+                       "the failed session"))
+INVALID.append(Case(_WITH_HANDED.replace("@MARK@", "  # expect: PS103").replace(
+    "                return None\n", "                row = None\n").replace(
+    "@AFTER@", "            session.execute(update(self.table).values(seen=True))\n"
+               "            session.commit()"),
+    note="look-alike: the block goes on with the failed session after the handler"))
