@@ -9829,6 +9829,7 @@ INVALID += [
               "is open and `if success:` skips the close"),
     Case(_MIRROR_FLAG.replace("@BEFORE@", "").replace("@MARK@", "  # expect: PS102").replace(
         "        state = \"connected\"\n",
-        "        state = \"connected\"\n        if not request.is_json:\n            success = False\n"),
+        "        state = \"connected\"\n        if not request.is_json:\n"
+        "            success = False\n"),
          note="look-alike: the flag turns false where the connection is held"),
 ]
