@@ -39,8 +39,12 @@ def _contains(st: cst.CSTNode, node: cst.CSTNode) -> bool:
 
 
 def _stmts(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
-    return suite.body if isinstance(suite, cst.IndentedBlock) else [
-        cst.SimpleStatementLine(body=list(suite.body))]
+    """The statements of a block; a one-line suite (`if ok: x = 1`) holds no
+    compound statement, so it is read as the simple line it is."""
+    if isinstance(suite, cst.IndentedBlock):
+        return suite.body
+    assert isinstance(suite, cst.SimpleStatementSuite)
+    return [cst.SimpleStatementLine(body=suite.body)]
 
 
 def true_flags_at(body: Sequence[cst.BaseStatement], node: cst.BaseStatement,
