@@ -74,6 +74,7 @@ from poolsafe.analysis.session_handback import (
 )
 from poolsafe.analysis.session_reads import only_runs_statements, param_for, positional_param
 from poolsafe.analysis.statement_errors import is_sqlalchemy_dialect, statement_level_only
+from poolsafe.analysis.true_flags import true_flags_at
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
 from poolsafe.analysis.values import (
     ClassRef,
@@ -526,6 +527,7 @@ class FunctionFlow:
         #: analysed now where the name is None or false: the body of `if name is None:`
         #: (`if not name:`), the `else` of `if name is not None:` (`if name:`)
         self._known_false: list[tuple[str, cst.If]] = []
+        self._true_flags_memo: dict[int, frozenset[str]] = {}
 
     # the facts below cost a walk each: computed only for functions that need them
     @cached_property
@@ -2217,6 +2219,18 @@ class FunctionFlow:
         after, exc = self.effects(node.test, state)
         true_state, false_state = self._refine(node.test, after)
         true_state, false_state = self._refine_same_test(node.test, true_state, false_state)
+        guarded, held_when_true = _guard(node.test)
+        if guarded is not None and any(isinstance(f, Held) and f.var == guarded
+                                       for f in after):
+            # `success = True` ... `if conn: ... else: success = False` ... `if success:
+            # conn.close()`: where the guard keeps the checkout, the flags set `True`
+            # before the `if` are still true, and mark it as `owned = True` would
+            flags = self._true_flags(node)
+            if flags:
+                if held_when_true:
+                    true_state = _flag_held(true_state, guarded, flags)
+                else:
+                    false_state = _flag_held(false_state, guarded, flags)
         out = Outcome(exc=exc)
         known, truthy = _guard(node.test) if _value_test(node.test) else (None, False)
         if known is not None and not truthy:
@@ -2252,6 +2266,15 @@ class FunctionFlow:
             normal = _join(normal, o.normal)
         out.normal = normal
         return out
+
+    def _true_flags(self, node: cst.If) -> frozenset[str]:
+        """The names bound to `True` before `node` and still so where it starts
+        (`true_flags_at`), when `node` is a statement of this function's body."""
+        found = self._true_flags_memo.get(id(node))
+        if found is None:
+            found = true_flags_at(body_statements(self.func.node.body), node) or frozenset()
+            self._true_flags_memo[id(node)] = found
+        return found
 
     def _still_false(self, node: cst.Try | cst.TryStar) -> frozenset[str]:
         """The names known None (or false) where the `try` starts that stay so on
@@ -3076,6 +3099,15 @@ class FunctionFlow:
                 else:
                     managed.add(inner.value)
                 continue
+            if isinstance(inner, cst.Name) and not strip_await(expr)[1]:
+                handed = self.res.kind(inner.value)
+                if handed is not None and handed.is_session and handed.with_var_closes:
+                    # `with session:` on a SQLAlchemy session this function did not open
+                    # (a parameter): `Session.__exit__` closes it, rolling a failed
+                    # transaction back; the caller gets a closed session, usable again
+                    # (round 44, fresh88)
+                    managed.add(inner.value)
+                    continue
             if isinstance(inner, cst.Call) and self._exit_releases(inner):
                 for name in self._released_by(inner):
                     if name in held:
@@ -3323,6 +3355,12 @@ def _branch_flag(node: cst.If) -> str | None:
     if test.value in bound_names(node.body):
         return None
     return test.value
+
+
+def _flag_held(state: State, var: str, flags: frozenset[str]) -> State:
+    """`state` with `flags` added to the checkouts of `var` held on it."""
+    return frozenset(replace(f, flags=f.flags | flags)
+                     if isinstance(f, Held) and f.var == var else f for f in state)
 
 
 def _flag_new_checkouts(body: Outcome, before: State, flag: str) -> Outcome:

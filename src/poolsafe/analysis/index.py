@@ -88,6 +88,7 @@ from poolsafe.knowledge.frameworks import (
     BORROWED_BIND_ANNOTATIONS,
     CACHING_DECORATORS,
     FLASK_SQLALCHEMY_CLASS,
+    FLASK_SQLALCHEMY_OPTION_HOOKS,
     PER_REQUEST_INSTANCE_ROOTS,
     REQUEST_NAMESPACES,
     SESSION_CONNECTION_METHOD,
@@ -1060,6 +1061,8 @@ class ProjectIndex:
             peewee_base = self._peewee_base(callee.cls, depth)
             if peewee_base is not None:
                 return LibraryObject(peewee_base)
+            if self._flask_sqlalchemy_hooks_only(callee.cls, depth):
+                return LibraryObject(OBJECT_CONSTRUCTORS[FLASK_SQLALCHEMY_CLASS])
             return Instance(callee.cls)
         return None
 
@@ -1083,6 +1086,30 @@ class ProjectIndex:
                 if inherited is not None:
                     return inherited
         return None
+
+    def _flask_sqlalchemy_hooks_only(self, cls: ClassInfo, depth: int) -> bool:
+        """A project subclass of Flask-SQLAlchemy's `SQLAlchemy` (at any depth of project
+        bases) that defines no method but the engine option hooks
+        (`FLASK_SQLALCHEMY_OPTION_HOOKS`: the documented `pool_pre_ping` workaround,
+        `class SQLAlchemy(_SQLAlchemy): def apply_pool_defaults(self, app, options): ...`):
+        its instance is the extension, whose `db.session` is the request's scoped
+        session. A subclass with any other method (`auto_commit()`, its own
+        `__init__`) stays a project object: it may change what the extension does."""
+        if depth > _MAX_DEPTH or any(name not in FLASK_SQLALCHEMY_OPTION_HOOKS
+                                     for name in cls.methods):
+            return False
+        for base in cls.node.bases:
+            if base.keyword is not None:
+                continue
+            value = self.evaluate(base.value, cls.module, None, depth + 1)
+            if isinstance(value, External):
+                ctor = match_qualname(value.qualname, OBJECT_CONSTRUCTORS)
+                if ctor is not None and ctor == FLASK_SQLALCHEMY_CLASS:
+                    return True
+            elif isinstance(value, ClassRef) and value.cls is not cls \
+                    and self._flask_sqlalchemy_hooks_only(value.cls, depth + 1):
+                return True
+        return False
 
     def _view_serializer(self, cls: ClassInfo, depth: int) -> ClassInfo | None:
         """The project class a DRF view's `self.get_serializer(...)` makes: the last

@@ -514,7 +514,13 @@ class UnreleasedConnection(Rule):
     borrow(given)`, where `borrow` returns `(given, False)` for a caller's
     connection and `(fresh, True)` (or `opened = True` right before `return conn,
     opened`) for every checkout of its own; `finally: if mine: conn.close()` then
-    releases exactly that checkout.
+    releases exactly that checkout. So is a flag set `True` before the checkout that
+    only the connection's falsy branch sets `False` (`success = True` ... `conn =
+    get_connection()`, a helper returning `False` when it fails ... `if conn: ...
+    else: success = False` ... `if success: conn.close()`): where `if conn:` keeps
+    the connection, nothing has bound the flag since it was set. A flag that may be
+    false before `if conn:` (`if not params: success = False` ahead of it), or that
+    turns false where the connection is held, leaves the connection out.
 
     A project function that returns a connection its object or module keeps
     (`return self._conn` after `self._conn = psycopg2.connect(...)`, a `g`

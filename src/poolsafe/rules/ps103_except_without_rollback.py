@@ -111,7 +111,11 @@ class ExceptWithoutRollback(Rule):
     `db.session.add(self)` and `db.session.commit()`, or a helper `store(obj)` doing
     the same) works on that session for its caller: `try: item.save()` then `except
     IntegrityError: flash(...)` swallows a failure of `db.session`, and a later
-    `db.session.commit()` (or another such call) reuses it. A helper that ends the
+    `db.session.commit()` (or another such call) reuses it. The `db` object may be
+    an instance of a project subclass of Flask-SQLAlchemy's `SQLAlchemy` that
+    overrides only an engine option hook (`apply_pool_defaults`, `apply_driver_hacks`,
+    `_apply_driver_defaults`: the documented `pool_pre_ping` workaround): its
+    `db.session` is the extension's, for this rule and every other. A helper that ends the
     transaction itself (`rollback()`, `remove()` or `close()` anywhere in it), or that
     works only on its own parameters or locals (its own `with Session(engine)`), does not.
     A project exception that the project raises only inside handlers of database
@@ -492,6 +496,12 @@ class ExceptWithoutRollback(Rule):
     connection returned), so nothing meets the failed transaction. A statement after
     the `try` in the block, or a handler that commits on the session itself or
     through a helper, keeps it reported.
+
+    Nor is a handler inside `with session:` on a SQLAlchemy session the function was
+    handed (a parameter): `Session.__exit__` closes the session, rolling the failed
+    transaction back, so a handler that leaves the block (`except Exception: return
+    None`) hands the caller a closed session that starts afresh. A statement on the
+    session after the handler, still inside the block, keeps it reported.
 
     Nor is a plain helper that takes the connection as a parameter and whose every
     `except` gives back a falsy value or raises, when every call of it in the project

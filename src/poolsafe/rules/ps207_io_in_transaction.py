@@ -255,7 +255,9 @@ class IoInTransaction(Rule):
     whose first parameter takes the function and which returns `decorator(func)`
     when given one, or itself through `functools.partial(run_in_thread, daemon=...)`
     when given none); a service built with the caller's session
-    (`self.db = db` from a parameter annotated `Session`) counts as holding it, and
+    (`self.db = db` from a parameter annotated `Session`) counts as holding it (one
+    kept from a parameter annotated `asyncpg.Connection` runs each statement in
+    autocommit, as the parameter does, until a `transaction()` block), and
     a method of the same object that runs a statement on that session and leaves
     its transaction open (`photo = await self.find(id)`) opens it in the caller; so
     does a project function the connection is handed to (`upsert_user(conn, user)`)
@@ -1944,9 +1946,26 @@ class _Walker:
         attr = expr.attr.value
         pairs = zip(cls.attributes.get(attr, []), cls.attribute_scopes.get(attr, []),
                     strict=True)
-        return any(isinstance(value, cst.Name)
-                   and _Walker(self.index, scope).annotated_handle(value.value)
-                   for value, scope in pairs)
+        handles: list[tuple[bool, bool]] = []
+        for value, scope in pairs:
+            if not isinstance(value, cst.Name):
+                continue
+            inner = _Walker(self.index, scope)
+            if inner.annotated_handle(value.value):
+                handles.append((value.value in inner.autocommit,
+                                value.value in inner.sqlite3))
+        if not handles:
+            return False
+        # what the parameter's annotation says of it holds for the attribute: an
+        # `asyncpg.Connection` runs each statement in autocommit outside
+        # `transaction()` (round 44, fresh88), whichever method reads it
+        key = dotted_name(expr)
+        if key is not None:
+            if all(auto for auto, _ in handles):
+                self.autocommit.add(key)
+            if all(lite for _, lite in handles):
+                self.sqlite3.add(key)
+        return True
 
     def scoped_checkout(self, name: str) -> bool:
         """A local name bound only to a `scoped_session` registry's call (`session =

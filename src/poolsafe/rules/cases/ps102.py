@@ -9954,3 +9954,56 @@ async def record(value):
 ''', note="look-alike: an AsyncConnection dropped after its commit was not measured; "
               "it stays reported"),
 ]
+
+# A flag set `True` before the checkout and `False` only where the connection is
+# false (`if conn: ... else: success = False`, the helper returning `False` when it
+# fails): `if success: conn.close()` closes it on every path that holds it
+# (round 44, fresh88).
+_MIRROR_FLAG = """
+import psycopg2
+from flask import Flask, jsonify, request
+
+app = Flask(__name__)
+
+
+def get_connection():
+    try:
+        return psycopg2.connect(dbname="directory")
+    except Exception as e:
+        print(e)
+        return False
+
+
+@app.route("/people", methods=["POST"])
+def people():
+    success = True
+    data = []
+@BEFORE@
+    conn = get_connection()@MARK@
+    if conn:
+        state = "connected"
+    else:
+        state = "no database"
+        success = False
+    print(state)
+    if success:
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM people")
+        data = cur.fetchall()
+        conn.close()
+    return jsonify(success=success, data=data)
+"""
+VALID.append(Case(_MIRROR_FLAG.replace("@BEFORE@", "").replace("@MARK@", ""),
+                  note="`success` is false only where get_connection() gave False: "
+                       "`if success:` closes every connection the route holds"))
+INVALID += [
+    Case(_MIRROR_FLAG.replace("@BEFORE@", "    if not request.is_json:\n        success = False")
+         .replace("@MARK@", "  # expect: PS102"),
+         note="look-alike: the flag may be false before the checkout, where the connection "
+              "is open and `if success:` skips the close"),
+    Case(_MIRROR_FLAG.replace("@BEFORE@", "").replace("@MARK@", "  # expect: PS102").replace(
+        "        state = \"connected\"\n",
+        "        state = \"connected\"\n        if not request.is_json:\n"
+        "            success = False\n"),
+         note="look-alike: the flag turns false where the connection is held"),
+]

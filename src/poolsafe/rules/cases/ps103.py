@@ -7487,3 +7487,88 @@ INVALID += [
                    "                    {\"i\": item_id})\n    Session.commit()\n"),
          note="look-alike: the route goes on to use the failed session after the handler"),
 ]
+
+# Flask-SQLAlchemy through a project subclass that only overrides an engine option
+# hook (the documented `pool_pre_ping` workaround): its `db.session` is the
+# extension's scoped session, as a plain `SQLAlchemy()`'s is (round 44, fresh88).
+_HOOKED_EXTENSION = {"app/extensions.py": """
+from flask_sqlalchemy import SQLAlchemy as _BaseSQLAlchemy
+
+
+class SQLAlchemy(_BaseSQLAlchemy):
+    def apply_pool_defaults(self, app, options):
+        options["pool_pre_ping"] = True
+        super().apply_pool_defaults(app, options)
+
+
+db = SQLAlchemy()
+""", "app/models.py": """
+from app.extensions import db
+
+
+class Call(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    status = db.Column(db.String(20))
+"""}
+_HOOKED_VIEW = """
+from flask import Blueprint, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.extensions import db
+from app.models import Call
+
+bp = Blueprint("call", __name__)
+
+
+@bp.route("/complete", methods=["POST"])
+def complete():
+    try:
+        db.session.add(Call(status=request.values.get("status", "unknown")))
+        db.session.commit()
+    except SQLAlchemyError:@MARK@
+@HANDLER@
+    done = db.session.query(Call).filter_by(status="completed").count()
+    return str(done)
+"""
+INVALID.append(Case(_HOOKED_VIEW.replace("@MARK@", "  # expect: PS103").replace(
+    "@HANDLER@", "        print(\"failed to log call\")"),
+    path="app/views.py", files=_HOOKED_EXTENSION,
+    note="the hooked subclass's db.session: the view swallows a failed commit and queries "
+         "the failed session"))
+VALID.append(Case(_HOOKED_VIEW.replace("@MARK@", "").replace(
+    "@HANDLER@", "        db.session.rollback()\n        print(\"failed to log call\")"),
+    path="app/views.py", files=_HOOKED_EXTENSION,
+    note="look-alike: the handler rolls the hooked subclass's session back"))
+
+# `with session:` on a SQLAlchemy session the caller handed in: `Session.__exit__`
+# closes it, so a failure swallowed inside the block is rolled back when the block is
+# left, `return` included; the caller gets a closed session that starts afresh
+# (round 44, fresh88).
+_WITH_HANDED = """
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+
+class Wallets:
+    def __init__(self, table):
+        self.table = table
+
+    def spend(self, user_id: int, amount: int, session: Session):
+        with session:
+            try:
+                row = session.execute(select(self.table).where(self.table.id == user_id)).scalar()
+                row.balance -= amount
+                session.commit()
+            except Exception:@MARK@
+                return None
+@AFTER@
+            return row
+"""
+VALID.append(Case(_WITH_HANDED.replace("@MARK@", "").replace("@AFTER@", ""),
+                  note="the handler leaves the `with session:` block, whose exit closes "
+                       "the failed session"))
+INVALID.append(Case(_WITH_HANDED.replace("@MARK@", "  # expect: PS103").replace(
+    "                return None\n", "                row = None\n").replace(
+    "@AFTER@", "            session.execute(update(self.table).values(seen=True))\n"
+               "            session.commit()"),
+    note="look-alike: the block goes on with the failed session after the handler"))

@@ -5415,3 +5415,79 @@ def deliver(Hook, hook_id):
         requests.post(hook.url, json={"id": hook_id}, timeout=10)
         record(session, hook, "sent")
 """, note="the helper commits the session handed to it before the HTTP call"))
+
+# A service object keeps the connection a parameter annotated `asyncpg.Connection`
+# handed to its `__init__` (`self._conn = conn`): its statements, read in any method
+# through the attribute, commit on their own as the parameter's do; waiting on a
+# chat-bot API beside it holds no transaction (round 44, fresh88).
+_KEPT_ASYNCPG = """
+import asyncpg
+from aiogram import Bot
+
+
+class Broadcaster:
+    def __init__(self, bot: Bot, conn: asyncpg.Connection):
+        self._bot = bot
+        self._conn = conn
+
+    async def broadcast(self, user_ids):
+        for user_id in user_ids:
+@BODY@
+"""
+VALID.append(Case(_KEPT_ASYNCPG.replace("@BODY@", """\
+            await self._conn.execute("UPDATE users SET sent = sent + 1 WHERE id = $1", user_id)
+            await self._bot.send_message(user_id, "news")"""),
+                  note="the kept asyncpg connection runs in autocommit: no transaction "
+                       "across the chat-bot request"))
+INVALID += [
+    Case(_KEPT_ASYNCPG.replace("@BODY@", """\
+            async with self._conn.transaction():
+                await self._conn.execute("UPDATE users SET sent = sent + 1 WHERE id = $1", user_id)
+                await self._bot.send_message(user_id, "news")  # expect: PS207"""),
+         note="look-alike: the request inside a transaction block on the kept connection"),
+    Case(_KEPT_ASYNCPG.replace("asyncpg.Connection", "AsyncSession").replace(
+        "import asyncpg\n", "from sqlalchemy import text\n"
+        "from sqlalchemy.ext.asyncio import AsyncSession\n").replace("@BODY@", """\
+            await self._conn.execute(text("UPDATE users SET sent = sent + 1"))
+            await self._bot.send_message(user_id, "news")  # expect: PS207"""),
+         note="look-alike: a kept AsyncSession begins a transaction at its first statement"),
+]
+
+# Flask-SQLAlchemy through a project subclass that only overrides an engine option
+# hook: an rq job's queries on its `db.session` open the transaction the HTTP call
+# then waits in (round 44, fresh88).
+_HOOKED_JOB = """
+import requests
+from flask_sqlalchemy import SQLAlchemy as _BaseSQLAlchemy
+
+
+class SQLAlchemy(_BaseSQLAlchemy):
+    def apply_driver_hacks(self, app, sa_url, options):
+        options["pool_pre_ping"] = True
+        return super().apply_driver_hacks(app, sa_url, options)
+
+
+db = SQLAlchemy()
+
+
+class Schedule(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    calls = db.Column(db.Integer, default=0)
+
+
+def place_call(schedule_id, url):
+    schedule = Schedule.query.get(schedule_id)
+@BODY@
+"""
+INVALID.append(Case(_HOOKED_JOB.replace("@BODY@", """\
+    resp = requests.get(url, timeout=30)  # expect: PS207
+    schedule.calls += 1
+    db.session.commit()
+    return resp.status_code"""),
+    note="the hooked subclass's db.session holds the read across the HTTP call"))
+VALID.append(Case(_HOOKED_JOB.replace("@BODY@", """\
+    calls = schedule.calls
+    db.session.commit()
+    resp = requests.get(url, timeout=30)
+    return resp.status_code, calls"""),
+    note="look-alike: the job commits the hooked subclass's session before the HTTP call"))
