@@ -9780,3 +9780,65 @@ class Index:
         return session.query(cte).all()
 ''', note="look-alike: the same session then runs a query on the CTE and keeps its connection"),
 ]
+
+VALID += [
+    Case('''import MySQLdb
+
+
+class Base:
+    def __init__(self, connection, name):
+        self.connection = connection
+        self.name = name
+
+    def close(self):
+        self.connection.close()
+
+
+class Connection(Base):
+    def __init__(self, host, name):
+        connection = MySQLdb.connect(host=host, database=name)
+        Base.__init__(self, connection, name)
+        self.connection.autocommit(True)
+''', note="the base class's `__init__` stores the connection on the instance, whose "
+          "`close()` closes it: handed on, as `self.connection = connection` would be"),
+    Case('''import psycopg2
+
+
+class Base:
+    def __init__(self, connection):
+        self.connection = connection
+
+    def close(self):
+        self.connection.close()
+
+
+class Connection(Base):
+    def __init__(self, dsn):
+        conn = psycopg2.connect(dsn)
+        super().__init__(conn)
+''', note="the same through `super().__init__(conn)`"),
+]
+
+INVALID += [
+    Case('''import MySQLdb
+
+
+class Base:
+    def __init__(self, connection, name):
+        self.name = name
+
+    def close(self):
+        pass
+
+
+class Connection(Base):
+    def __init__(self, host, name):
+        connection = MySQLdb.connect(host=host, database=name)  # expect: PS102
+        Base.__init__(self, connection, name)
+''', note="look-alike: the base's `__init__` only takes the connection, it keeps "
+          "nothing, and nothing closes it",
+         unfixable="the fix would change behaviour beyond the release: in "
+                   "`Connection.__init__`: the original hands `connection` to "
+                   "`Base.__init__`, which keeps it in the object it builds; a release "
+                   "added after it closes the connection the object goes on using"),
+]
