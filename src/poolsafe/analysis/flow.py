@@ -2126,22 +2126,8 @@ class FunctionFlow:
             return set()
         own = func.node.params.params[0].name.value if func.node.params.params else None
         args = list(call.args)
-        init: FunctionInfo | None = None
-        if isinstance(f.value, cst.Call) and isinstance(f.value.func, cst.Name) \
-                and f.value.func.value == "super" and not f.value.args:
-            for base in cls.node.bases:
-                if base.keyword is not None:
-                    continue
-                value = self.index.evaluate(base.value, cls.module, None)
-                if isinstance(value, ClassRef) and value.cls is not cls:
-                    init = method_of(self.index, value.cls, "__init__")
-                    break  # the first base's: the one `super()` reaches first
-        elif own is not None and args and not args[0].star and args[0].keyword is None \
-                and isinstance(args[0].value, cst.Name) and args[0].value.value == own:
-            value = self.index.evaluate(f.value, func.module, func)
-            if isinstance(value, ClassRef) and value.cls is not cls:
-                init = method_of(self.index, value.cls, "__init__")
-            args = args[1:]
+        with self.index.full_resolution():  # (a base class in a module with no connection)
+            init, args = self._base_init(f, own, args)
         if init is None:
             return set()
         params = init.param_names()  # (without `self`)
@@ -2158,6 +2144,30 @@ class FunctionFlow:
             if _stores_param(init, param):
                 out.add(arg.value.value)
         return out
+
+    def _base_init(self, f: cst.Attribute, own: str | None,
+                   args: list[cst.Arg]) -> tuple[FunctionInfo | None, list[cst.Arg]]:
+        """The base class's `__init__` that `call` (`super().__init__(...)` or
+        `Base.__init__(self, ...)`) runs, and the arguments it hands on."""
+        func, cls = self.func, self.func.cls
+        assert cls is not None
+        init: FunctionInfo | None = None
+        if isinstance(f.value, cst.Call) and isinstance(f.value.func, cst.Name) \
+                and f.value.func.value == "super" and not f.value.args:
+            for base in cls.node.bases:
+                if base.keyword is not None:
+                    continue
+                value = self.index.evaluate(base.value, cls.module, None)
+                if isinstance(value, ClassRef) and value.cls is not cls:
+                    init = method_of(self.index, value.cls, "__init__")
+                    break  # the first base's: the one `super()` reaches first
+        elif own is not None and args and not args[0].star and args[0].keyword is None \
+                and isinstance(args[0].value, cst.Name) and args[0].value.value == own:
+            value = self.index.evaluate(f.value, func.module, func)
+            if isinstance(value, ClassRef) and value.cls is not cls:
+                init = method_of(self.index, value.cls, "__init__")
+            args = args[1:]
+        return init, args
 
     def _reads_bind_only(self, call: cst.Call, position: int) -> bool:
         """The argument at `position` goes to a project function that only reads its

@@ -9842,3 +9842,36 @@ class Connection(Base):
                    "`Base.__init__`, which keeps it in the object it builds; a release "
                    "added after it closes the connection the object goes on using"),
 ]
+
+VALID += [
+    Case('''import MySQLdb
+
+import weedb
+
+
+def guard(fn):
+    def guarded_fn(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except MySQLdb.DatabaseError as e:
+            raise weedb.DatabaseError(e)
+    return guarded_fn
+
+
+class Connection(weedb.Connection):
+    @guard
+    def __init__(self, host, database_name):
+        connection = MySQLdb.connect(host=host, database=database_name)
+        weedb.Connection.__init__(self, connection, database_name, "mysql")
+        self.connection.autocommit(True)
+''', files={"weedb/__init__.py": "class DatabaseError(Exception):\n    pass\n\n\n"
+                                   "class Connection:\n"
+                                   "    def __init__(self, connection, database_name, dbtype):\n"
+                                   "        self.connection = connection\n"
+                                   "        self.database_name = database_name\n\n"
+                                   "    def close(self):\n"
+                                   "        self.connection.close()\n"},
+         path="weedb/mysql.py",
+         note="the base class lives in a module with no connection of its own, and the "
+              "`__init__` is decorated: its `__init__` still stores the connection"),
+]
