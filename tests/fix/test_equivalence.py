@@ -620,6 +620,9 @@ NOT_SAFE: dict[str, tuple[str, bool]] = {
     # rollback (the case is marked unfixable)
     "PS103-invalid-207": ("`conn.rollback()` in the handler also undoes "
                           "`curs.execute(\"INSERT INTO runs", True),
+    # round 44 (large88): the base's `__init__` only takes the connection; the check
+    # assumes a constructor keeps what it is handed (the case is marked unfixable)
+    "PS102-invalid-291": ("the original hands `connection` to `Base.__init__`", True),
 }
 COUNTS: Counter[str] = Counter()
 

@@ -53,7 +53,7 @@ from poolsafe.analysis.keyed_checkout import same_keyed_checkout
 from poolsafe.analysis.legacy_autorollback import rolls_back_itself
 from poolsafe.analysis.local_holder import held_by_local_object
 from poolsafe.analysis.local_lists import cannot_raise_on_own_list
-from poolsafe.analysis.local_owner import dies_with_local_object
+from poolsafe.analysis.local_owner import dies_with_local_object, method_of
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.module_sessions import ended_at_request_end, long_lived_binding
 from poolsafe.analysis.plain_callables import calls_plain_lambda
@@ -1715,6 +1715,12 @@ class FunctionFlow:
             if moved:
                 state = self._escape_names(state, moved)
                 released |= moved
+        # `Base.__init__(self, conn)` / `super().__init__(conn)` in a constructor: the
+        # base's `__init__` stores it on the instance, as `self.conn = conn` would
+        moved = self._stored_by_base_init(call) & set(held)
+        if moved:
+            state = self._escape_names(state, moved)
+            released |= moved
         # rollback clears an aborted transaction, also through its transaction object
         # (`with conn.begin() as tx: ... tx.rollback()`)
         if method == "rollback" and isinstance(f, cst.Attribute) \
@@ -2119,6 +2125,62 @@ class FunctionFlow:
                     break
         self._holders_memo = out
         return out
+
+    def _stored_by_base_init(self, call: cst.Call) -> set[str]:
+        """In a class's `__init__`, the plain names handed to its base class's
+        `__init__` (`Base.__init__(self, conn, name)` or `super().__init__(conn,
+        name)`) whose parameter that `__init__` stores on the instance (`self.connection
+        = connection`): the object keeps the connection, as if this `__init__` stored it
+        itself. Not when the base's `__init__` only reads the parameter."""
+        func, cls = self.func, self.func.cls
+        f = call.func
+        if cls is None or func.name != "__init__" or not isinstance(f, cst.Attribute) \
+                or f.attr.value != "__init__":
+            return set()
+        own = func.node.params.params[0].name.value if func.node.params.params else None
+        args = list(call.args)
+        with self.index.full_resolution():  # (a base class in a module with no connection)
+            init, args = self._base_init(f, own, args)
+        if init is None:
+            return set()
+        params = init.param_names()  # (without `self`)
+        out: set[str] = set()
+        for position, arg in enumerate(args):
+            if arg.star or not isinstance(arg.value, cst.Name):
+                continue
+            if arg.keyword is not None:
+                param = arg.keyword.value
+            elif position < len(params) and not any(a.keyword for a in args[:position]):
+                param = params[position]
+            else:
+                continue
+            if _stores_param(init, param):
+                out.add(arg.value.value)
+        return out
+
+    def _base_init(self, f: cst.Attribute, own: str | None,
+                   args: list[cst.Arg]) -> tuple[FunctionInfo | None, list[cst.Arg]]:
+        """The base class's `__init__` that `call` (`super().__init__(...)` or
+        `Base.__init__(self, ...)`) runs, and the arguments it hands on."""
+        func, cls = self.func, self.func.cls
+        assert cls is not None
+        init: FunctionInfo | None = None
+        if isinstance(f.value, cst.Call) and isinstance(f.value.func, cst.Name) \
+                and f.value.func.value == "super" and not f.value.args:
+            for base in cls.node.bases:
+                if base.keyword is not None:
+                    continue
+                value = self.index.evaluate(base.value, cls.module, None)
+                if isinstance(value, ClassRef) and value.cls is not cls:
+                    init = method_of(self.index, value.cls, "__init__")
+                    break  # the first base's: the one `super()` reaches first
+        elif own is not None and args and not args[0].star and args[0].keyword is None \
+                and isinstance(args[0].value, cst.Name) and args[0].value.value == own:
+            value = self.index.evaluate(f.value, func.module, func)
+            if isinstance(value, ClassRef) and value.cls is not cls:
+                init = method_of(self.index, value.cls, "__init__")
+            args = args[1:]
+        return init, args
 
     def _reads_bind_only(self, call: cst.Call, position: int) -> bool:
         """The argument at `position` goes to a project function that only reads its

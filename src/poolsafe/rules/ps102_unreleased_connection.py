@@ -337,7 +337,10 @@ class UnreleasedConnection(Rule):
     connection that is returned, yielded to a caller, stored on an attribute or
     in a container, or passed to a function that releases it has moved on and
     is not reported here; so is one a chained assignment stores at once
-    (`self.conn = conn = pool.getconn()`: the object's own release is judged).
+    (`self.conn = conn = pool.getconn()`: the object's own release is judged), and
+    one a class's `__init__` hands to its base class's `__init__` (`Base.__init__(self,
+    conn)`, `super().__init__(conn)`) when that `__init__` stores the parameter on the
+    instance (`self.connection = connection`), as if stored here.
     Handing it to a project class's constructor moves it on too, unless the object
     dies with the function: `__init__` only stores it (`self.session = session`), the
     object is a temporary reached through at once (`len(Guide(day, session).rows())`)

@@ -10007,3 +10007,98 @@ INVALID += [
         "            success = False\n"),
          note="look-alike: the flag turns false where the connection is held"),
 ]
+
+VALID += [
+    Case('''import MySQLdb
+
+
+class Base:
+    def __init__(self, connection, name):
+        self.connection = connection
+        self.name = name
+
+    def close(self):
+        self.connection.close()
+
+
+class Connection(Base):
+    def __init__(self, host, name):
+        connection = MySQLdb.connect(host=host, database=name)
+        Base.__init__(self, connection, name)
+        self.connection.autocommit(True)
+''', note="the base class's `__init__` stores the connection on the instance, whose "
+          "`close()` closes it: handed on, as `self.connection = connection` would be"),
+    Case('''import psycopg2
+
+
+class Base:
+    def __init__(self, connection):
+        self.connection = connection
+
+    def close(self):
+        self.connection.close()
+
+
+class Connection(Base):
+    def __init__(self, dsn):
+        conn = psycopg2.connect(dsn)
+        super().__init__(conn)
+''', note="the same through `super().__init__(conn)`"),
+]
+
+INVALID += [
+    Case('''import MySQLdb
+
+
+class Base:
+    def __init__(self, connection, name):
+        self.name = name
+
+    def close(self):
+        pass
+
+
+class Connection(Base):
+    def __init__(self, host, name):
+        connection = MySQLdb.connect(host=host, database=name)  # expect: PS102
+        Base.__init__(self, connection, name)
+''', note="look-alike: the base's `__init__` only takes the connection, it keeps "
+          "nothing, and nothing closes it",
+         unfixable="the fix would change behaviour beyond the release: in "
+                   "`Connection.__init__`: the original hands `connection` to "
+                   "`Base.__init__`, which keeps it in the object it builds; a release "
+                   "added after it closes the connection the object goes on using"),
+]
+
+VALID += [
+    Case('''import MySQLdb
+
+import weedb
+
+
+def guard(fn):
+    def guarded_fn(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except MySQLdb.DatabaseError as e:
+            raise weedb.DatabaseError(e)
+    return guarded_fn
+
+
+class Connection(weedb.Connection):
+    @guard
+    def __init__(self, host, database_name):
+        connection = MySQLdb.connect(host=host, database=database_name)
+        weedb.Connection.__init__(self, connection, database_name, "mysql")
+        self.connection.autocommit(True)
+''', files={"weedb/__init__.py": "class DatabaseError(Exception):\n    pass\n\n\n"
+                                   "class Connection:\n"
+                                   "    def __init__(self, connection, database_name, dbtype):\n"
+                                   "        self.connection = connection\n"
+                                   "        self.database_name = database_name\n\n"
+                                   "    def close(self):\n"
+                                   "        self.connection.close()\n"},
+         path="weedb/mysql.py",
+         note="the base class lives in a module with no connection of its own, and the "
+              "`__init__` is decorated: its `__init__` still stores the connection"),
+]
