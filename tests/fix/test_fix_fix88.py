@@ -1,0 +1,168 @@
+"""fix88 (benchmarks/README.md, "fix88"): PS103's rollback on a shared session when the
+`try` looks a row up with `.get()` on a query made elsewhere.
+
+fix87 made `.one()`, `.first()`, `.all()` and the like on a query made elsewhere an
+unsafe fix, but left `.get()` out (`dict.get`). `Query.get()` refuses on the client, with
+nothing rolled back, a query that has criteria (`InvalidRequestError: Query.get() being
+called on a Query with existing criterion`, also every dynamic relationship) and a key of
+the wrong shape (`Incorrect number of values in identifier`); the rollback then discards
+the caller's pending work, which the original commits (executed here on SQLite: the
+caller's rename is stored by the original and lost with the rollback). The receiver is
+read as a query when it is a chain through `.query`, a call of a query class, a project
+relationship, or a name bound to one (a local, a module's name, an attribute `self` is
+given), or a parameter annotated as a query or named `query` / `q` / `..._query`. A
+`dict.get` in the same place keeps the safe rollback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fix_checks import one_safe_fix, only_an_unsafe_fix
+
+HEAD = """from sqlalchemy import Column, ForeignKey, Integer, String, create_engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import declarative_base, relationship, scoped_session, sessionmaker
+
+Base = declarative_base()
+
+
+class Owner(Base):
+    __tablename__ = "owners"
+    id = Column(Integer, primary_key=True)
+    things = relationship("Item", lazy="dynamic")
+
+
+class Item(Base):
+    __tablename__ = "items"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(20))
+    owner_id = Column(ForeignKey("owners.id"))
+
+
+engine = create_engine("mysql+pymysql://app@db/app", pool_pre_ping=True)
+Session = scoped_session(sessionmaker(bind=engine))
+
+
+"""
+
+_TRY = """    try:
+        item = {lookup}
+        item.name = name
+        Session.commit()
+    except SQLAlchemyError:
+        return False
+    return True
+"""
+
+AT_IMPORT = HEAD + "LIVE = Session.query(Item).filter(Item.id > 0)\n\n\n" \
+    + "def rename(pk, name):\n" + _TRY.format(lookup="LIVE.get(pk)")
+
+PARAMETER = HEAD + "def rename(query, pk, name):\n" + _TRY.format(lookup="query.get(pk)")
+
+ANNOTATED = HEAD.replace("sessionmaker\n", "sessionmaker\nfrom sqlalchemy.orm import Query\n") \
+    + "def rename(items: Query, pk, name):\n" + _TRY.format(lookup="items.get(pk)")
+
+ON_SELF = HEAD + """class Repo:
+    def __init__(self):
+        self.items = Session.query(Item)
+
+    def rename(self, pk, name):
+""" + "\n".join("    " + line if line else line
+                for line in _TRY.format(lookup="self.items.get(pk)").split("\n"))
+
+DYNAMIC = HEAD + "def rename(owner, pk, name):\n" + _TRY.format(lookup="owner.things.get(pk)")
+
+DICT_GET = HEAD + """def rename(item, data):
+    try:
+        item.name = data.get("name")
+        Session.commit()
+    except SQLAlchemyError:
+        return False
+    return True
+"""
+
+
+def _run(text: str, call: str, pk: Any) -> tuple[bool, list[tuple[int, str]]]:
+    """`text` against SQLite in memory (owner 1; items 1 "old" and 2 "two"): the caller
+    renames item 1 to "new" (pending), calls `rename` (as `call` says) with `pk`, then
+    commits: what `rename` returned and the stored rows."""
+    import sqlalchemy
+
+    real = sqlalchemy.create_engine
+    engine = real("sqlite://", poolclass=sqlalchemy.pool.StaticPool)
+    namespace: dict[str, Any] = {"__name__": "store"}
+    sqlalchemy.create_engine = lambda *a, **k: engine  # type: ignore[assignment]
+    try:
+        exec(compile(text, "store.py", "exec"), namespace)
+    finally:
+        sqlalchemy.create_engine = real  # type: ignore[assignment]
+    namespace["Base"].metadata.create_all(engine)
+    session = namespace["Session"]
+    item, owner = namespace["Item"], namespace["Owner"]
+    session.add_all([owner(id=1), item(id=1, name="old", owner_id=1),
+                     item(id=2, name="two", owner_id=1)])
+    session.commit()
+    session.get(item, 1).name = "new"  # the caller's own pending work
+    if call == "query":
+        done = namespace["rename"](session.query(item), pk, "x")
+    elif call == "self":
+        done = namespace["Repo"]().rename(pk, "x")
+    elif call == "owner":
+        done = namespace["rename"](session.get(owner, 1), pk, "x")
+    else:
+        done = namespace["rename"](pk, "x")
+    session.commit()
+    session.remove()
+    with engine.connect() as conn:
+        rows = conn.execute(sqlalchemy.text("SELECT id, name FROM items ORDER BY id")).all()
+    return done, [tuple(r) for r in rows]
+
+
+REASON = "`.get()` on a query made elsewhere"
+
+
+def test_get_on_a_module_query_with_criteria_makes_the_rollback_unsafe() -> None:
+    fixed = only_an_unsafe_fix("PS103", {"store.py": AT_IMPORT}, "store.py", REASON,
+                               shows="Session.rollback()")
+    # `LIVE` has a criterion: `get()` refuses it on the client, nothing rolled back;
+    # the original's caller stores its rename, the rollback discards it
+    assert _run(AT_IMPORT, "module", 2) == (False, [(1, "new"), (2, "two")])
+    assert _run(fixed, "module", 2) == (False, [(1, "old"), (2, "two")])
+
+
+def test_get_on_a_query_handed_in_makes_the_rollback_unsafe() -> None:
+    fixed = only_an_unsafe_fix("PS103", {"store.py": PARAMETER}, "store.py", REASON,
+                               shows="Session.rollback()")
+    # a composite key for a one-column primary key: refused on the client
+    assert _run(PARAMETER, "query", (1, 2)) == (False, [(1, "new"), (2, "two")])
+    assert _run(fixed, "query", (1, 2)) == (False, [(1, "old"), (2, "two")])
+    # a found row: the same either way
+    assert _run(PARAMETER, "query", 2) == _run(fixed, "query", 2) \
+        == (True, [(1, "new"), (2, "x")])
+
+
+def test_get_on_an_annotated_query_parameter_makes_the_rollback_unsafe() -> None:
+    fixed = only_an_unsafe_fix("PS103", {"store.py": ANNOTATED}, "store.py", REASON,
+                               shows="Session.rollback()")
+    assert _run(ANNOTATED, "query", (1, 2)) == (False, [(1, "new"), (2, "two")])
+    assert _run(fixed, "query", (1, 2)) == (False, [(1, "old"), (2, "two")])
+
+
+def test_get_on_a_query_kept_on_self_makes_the_rollback_unsafe() -> None:
+    fixed = only_an_unsafe_fix("PS103", {"store.py": ON_SELF}, "store.py", REASON,
+                               shows="Session.rollback()")
+    assert _run(ON_SELF, "self", (1, 2)) == (False, [(1, "new"), (2, "two")])
+    assert _run(fixed, "self", (1, 2)) == (False, [(1, "old"), (2, "two")])
+
+
+def test_get_on_a_dynamic_relationship_makes_the_rollback_unsafe() -> None:
+    fixed = only_an_unsafe_fix("PS103", {"store.py": DYNAMIC}, "store.py", REASON,
+                               shows="Session.rollback()")
+    # a dynamic relationship is a query with a criterion: even a row it holds is refused
+    assert _run(DYNAMIC, "owner", 2) == (False, [(1, "new"), (2, "two")])
+    assert _run(fixed, "owner", 2) == (False, [(1, "old"), (2, "two")])
+
+
+def test_dict_get_keeps_the_rollback_safe() -> None:
+    fixed = one_safe_fix("PS103", {"store.py": DICT_GET}, "store.py")
+    assert "Session.rollback()" in fixed
