@@ -605,9 +605,10 @@ class ExceptWithoutRollback(Rule):
     `dict.get` is no such call): the fix is unsafe, and so it is, with a `commit()`
     after the `try`, in a session the function opened (the original commits what was
     queued before the refusal). Nor is a failed flush all that can fail there when the
-    project subclasses `Session` with its own `add`, `flush` or `commit` (an audit `INSERT` before `super().commit()`; not a `commit()`
-    that only rolls a failed commit back and re-raises): unsafe too. A rollback that would
-    also undo work done before the `try` in the same transaction is not offered: work
+    project subclasses `Session` with its own `add`, `flush` or `commit` (an audit
+    `INSERT` before `super().commit()`; not a `commit()` that only rolls a failed commit
+    back and re-raises): unsafe too. A rollback that would also undo work done before
+    the `try` in the same transaction is not offered: work
     through the
     function's own names, through a project function that reaches the module's
     connection or session without being handed it (up to 3 calls down), or through
