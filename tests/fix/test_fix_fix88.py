@@ -72,6 +72,16 @@ ON_SELF = HEAD + """class Repo:
 
 DYNAMIC = HEAD + "def rename(owner, pk, name):\n" + _TRY.format(lookup="owner.things.get(pk)")
 
+CALLER_HANDS = HEAD + "def rename(items, pk, name):\n" + _TRY.format(lookup="items.get(pk)") \
+    + """
+
+def rename_live(pk, name):
+    return rename(Session.query(Item).filter(Item.id > 0), pk, name)
+"""
+
+CALLER_HANDS_DICT = CALLER_HANDS.replace(
+    "Session.query(Item).filter(Item.id > 0)", "{2: 'two'}")
+
 DICT_GET = HEAD + """def rename(item, data):
     try:
         item.name = data.get("name")
@@ -107,6 +117,8 @@ def _run(text: str, call: str, pk: Any) -> tuple[bool, list[tuple[int, str]]]:
         done = namespace["rename"](session.query(item), pk, "x")
     elif call == "self":
         done = namespace["Repo"]().rename(pk, "x")
+    elif call == "live":
+        done = namespace["rename_live"](pk, "x")
     elif call == "owner":
         done = namespace["rename"](session.get(owner, 1), pk, "x")
     else:
@@ -161,6 +173,19 @@ def test_get_on_a_dynamic_relationship_makes_the_rollback_unsafe() -> None:
     # a dynamic relationship is a query with a criterion: even a row it holds is refused
     assert _run(DYNAMIC, "owner", 2) == (False, [(1, "new"), (2, "two")])
     assert _run(fixed, "owner", 2) == (False, [(1, "old"), (2, "two")])
+
+
+def test_get_on_a_parameter_a_caller_hands_a_query_makes_the_rollback_unsafe() -> None:
+    # `items` is unannotated and not named as a query: its one caller hands it one
+    fixed = only_an_unsafe_fix("PS103", {"store.py": CALLER_HANDS}, "store.py", REASON,
+                               shows="Session.rollback()")
+    assert _run(CALLER_HANDS, "live", 2) == (False, [(1, "new"), (2, "two")])
+    assert _run(fixed, "live", 2) == (False, [(1, "old"), (2, "two")])
+
+
+def test_get_on_a_parameter_callers_hand_a_dict_keeps_the_rollback_safe() -> None:
+    assert "Session.rollback()" in one_safe_fix("PS103", {"store.py": CALLER_HANDS_DICT},
+                                                "store.py")
 
 
 def test_dict_get_keeps_the_rollback_safe() -> None:

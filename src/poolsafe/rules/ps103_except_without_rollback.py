@@ -39,7 +39,7 @@ from poolsafe.analysis.session_state import (
 from poolsafe.analysis.values import Connection, FunctionRef, Instance, LibraryObject
 from poolsafe.analysis.witness import swallow_path
 from poolsafe.core.model import RawFinding
-from poolsafe.fix.fixers.callers import uses_of_function
+from poolsafe.fix.fixers.callers import FunctionUse, uses_of_function
 from poolsafe.fix.fixers.edits import ancestors, enclosing_function, parent_map, parse_line
 from poolsafe.fix.fixers.sql_savepoint import SQL_SAVEPOINT_KINDS, sql_savepoint_plan
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
@@ -600,8 +600,9 @@ class ExceptWithoutRollback(Rule):
     a call of a project function, which may queue or query on it, or a query made
     elsewhere run there (`.one()`, `.first()`, `.all()`: `NoResultFound`; `.get()` on a
     receiver read as a query, a chain through `.query`, a name bound to one, a parameter
-    annotated `Query` or named `query` / `q`, a relationship: it refuses a query with
-    criteria, a dynamic relationship or a key of the wrong shape, `InvalidRequestError`;
+    annotated `Query`, named `query` / `q` or handed a query by a caller, a relationship:
+    it refuses a query with criteria, a dynamic relationship or a key of the wrong shape,
+    `InvalidRequestError`;
     `dict.get` is no such call): the fix is unsafe, and so it is, with a `commit()`
     after the `try`, in a session the function opened (the original commits what was
     queued before the refusal). Nor is a failed flush all that can fail there when the
@@ -1590,14 +1591,16 @@ _QUERY_CLASSES = frozenset({"Query", "BaseQuery", "AppenderQuery", "DynamicQuery
 _QUERY_NAMES = frozenset({"query", "q", "qs"})
 
 
-def _names_a_query(ctx: FileContext, func: FunctionInfo, expr: cst.BaseExpression,
-                   depth: int = 0) -> bool:
+def _names_a_query(ctx: FileContext, func: FunctionInfo | None, expr: cst.BaseExpression,
+                   depth: int = 0, module: ModuleInfo | None = None) -> bool:
     """`expr`, the receiver of a `.get(...)` call, is a SQLAlchemy query (where `dict.get`
     is not): a chain through `.query` or `.query(...)` (`Session.query(Item)`,
     `User.query.filter(...)`), a call of a query class, a project relationship (a dynamic
     one is a query), or a name bound to one of these: a local, a module's name, an
-    attribute of `self` its class sets; a parameter annotated as a query or named as
-    one (`query`, `q`, `..._query`). `Query.get()` runs a SELECT that may fail alone, and
+    attribute of `self` its class sets; a parameter annotated as a query, named as one
+    (`query`, `q`, `..._query`), or handed one by a caller in the project (`rename(
+    Session.query(Item), ...)`). `func` None: `expr` is read at the top level of `module`.
+    `Query.get()` runs a SELECT that may fail alone, and
     refuses on the client, with nothing rolled back, a query with criteria
     (`InvalidRequestError`) or a key of the wrong shape."""
     if depth > 3:
@@ -1612,30 +1615,53 @@ def _names_a_query(ctx: FileContext, func: FunctionInfo, expr: cst.BaseExpressio
         if node.attr.value == "query":
             return True
         node = node.value
+    home = func.module if func is not None else module
     values: Sequence[object] = ()
     if isinstance(expr, cst.Attribute):
         if expr.attr.value in _relationship_names(ctx):
             return True
         if isinstance(expr.value, cst.Name) and expr.value.value == "self" \
-                and func.cls is not None:
+                and func is not None and func.cls is not None:
             values = [*func.cls.attributes.get(expr.attr.value, ()),
                       *func.cls.class_values.get(expr.attr.value, ())]
     elif isinstance(expr, cst.Name):
         name = expr.value
-        if name in func.locals:
+        if func is not None and name in func.locals:
             values = func.locals[name]
-        elif name in func.all_param_names():
+        elif func is not None and name in func.all_param_names():
             annotation = param_annotation(func, name)
             if annotation is not None:
                 shown = dotted_name(annotation.value if isinstance(annotation, cst.Subscript)
                                     else annotation) or ""
                 return shown.rsplit(".", 1)[-1] in _QUERY_CLASSES
             lowered = name.lower()
-            return lowered in _QUERY_NAMES or lowered.endswith("_query")
-        else:
-            values = func.module.assigns.get(name, ())
-    return any(isinstance(v, cst.BaseExpression) and _names_a_query(ctx, func, v, depth + 1)
+            if lowered in _QUERY_NAMES or lowered.endswith("_query"):
+                return True
+            return any(_names_a_query(ctx, use.caller, arg, depth + 1, use.module)
+                       for use, arg in _handed_arguments(ctx, func, name))
+        elif home is not None:
+            values = home.assigns.get(name, ())
+    return any(isinstance(v, cst.BaseExpression)
+               and _names_a_query(ctx, func, v, depth + 1, module)
                for v in values)
+
+
+def _handed_arguments(ctx: FileContext, func: FunctionInfo, name: str
+                      ) -> Iterator[tuple[FunctionUse, cst.BaseExpression]]:
+    """What each call of `func` in the project passes for its parameter `name` (by
+    position or keyword), with the use it comes from."""
+    params = func.param_names()
+    position = params.index(name) if name in params else None
+    for use in uses_of_function(ctx.index, func):
+        call = use.call
+        if call is None:
+            continue
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == name:
+                yield use, arg.value
+        if position is not None and position < len(positional):
+            yield use, positional[position].value
 
 
 #: collection methods of a relationship's list or set that cascade their object
