@@ -191,3 +191,132 @@ def test_get_on_a_parameter_callers_hand_a_dict_keeps_the_rollback_safe() -> Non
 def test_dict_get_keeps_the_rollback_safe() -> None:
     fixed = one_safe_fix("PS103", {"store.py": DICT_GET}, "store.py")
     assert "Session.rollback()" in fixed
+
+
+# PS205 (fix87's left item, probed by fix88): fix87's `left_pending` counted a mapped
+# attribute set and left uncommitted (`post.body = ...`), not a change queued otherwise:
+# `Session.add(obj)` or a relationship collection changed in place
+# (`post.tags.append(tag)`), each left pending by a view that never commits. The
+# original's thread-local session keeps it, and the next request on the thread that
+# commits stores it; the teardown's `remove()` discards it (executed: Flask + SQLite).
+POSTS_DB = """from sqlalchemy import Column, ForeignKey, Integer, String, create_engine
+from sqlalchemy.orm import declarative_base, relationship, scoped_session, sessionmaker
+
+engine = create_engine("sqlite://")
+Session = scoped_session(sessionmaker(bind=engine))
+Base = declarative_base()
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    id = Column(Integer, primary_key=True)
+    likes = Column(Integer, default=0)
+    tags = relationship("Tag")
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    id = Column(Integer, primary_key=True)
+    name = Column(String)
+    post_id = Column(ForeignKey("posts.id"))
+
+
+class Visit(Base):
+    __tablename__ = "visits"
+    id = Column(Integer, primary_key=True)
+    path = Column(String)
+"""
+
+POSTS_APP = """from flask import Flask
+
+from posts_db import Post, Session, Tag, Visit
+
+app = Flask(__name__)
+
+
+@app.route("/seen/<int:pid>")
+def seen(pid):
+    @BODY@
+    return "ok"
+
+
+@app.route("/like/<int:pid>", methods=["POST"])
+def like(pid):
+    post = Session.get(Post, pid)
+    post.likes += 1
+    Session.commit()
+    return str(post.likes)
+"""
+
+VISIT = POSTS_APP.replace("@BODY@", 'Session.add(Visit(path="/seen"))')
+TAG = POSTS_APP.replace(
+    "@BODY@", 'post = Session.get(Post, pid)\n    post.tags.append(Tag(name="seen"))')
+VISIT_COMMITTED = POSTS_APP.replace(
+    "@BODY@", 'Session.add(Visit(path="/seen"))\n    Session.commit()')
+A_SET = POSTS_APP.replace("@BODY@", "names = set()\n    names.add(pid)")
+
+
+def _run_seen(app_text: str) -> list[object]:
+    """GET /seen/1, then POST /like/1 (commits), in one thread: the responses and how
+    many visits and tags are stored."""
+    import sys
+    import types
+
+    import sqlalchemy
+
+    db = types.ModuleType("posts_db")
+    exec(compile(POSTS_DB, "posts_db.py", "exec"), db.__dict__)
+    engine = sqlalchemy.create_engine("sqlite://", poolclass=sqlalchemy.pool.StaticPool)
+    db.Session.configure(bind=engine)  # type: ignore[attr-defined]
+    db.Base.metadata.create_all(engine)  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("INSERT INTO posts VALUES (1, 0)"))
+    saved = sys.modules.get("posts_db")
+    sys.modules["posts_db"] = db
+    try:
+        app = types.ModuleType("posts_app")
+        exec(compile(app_text, "app.py", "exec"), app.__dict__)
+        client = app.app.test_client()  # type: ignore[attr-defined]
+        out: list[object] = [client.get("/seen/1").get_data(as_text=True),
+                             client.post("/like/1").get_data(as_text=True)]
+    finally:
+        if saved is None:
+            sys.modules.pop("posts_db", None)
+        else:
+            sys.modules["posts_db"] = saved
+        db.Session.remove()  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        for table in ("visits", "tags"):
+            out.append(conn.execute(sqlalchemy.text(f"SELECT count(*) FROM {table}"))
+                       .scalar_one())
+    return out
+
+
+def test_a_view_leaving_an_add_pending_makes_the_teardown_unsafe() -> None:
+    files = {"posts_db.py": POSTS_DB, "app.py": VISIT}
+    fixed = only_an_unsafe_fix("PS205", files, "app.py",
+                               "`seen()` in app.py calls `Session.add()` and neither commits",
+                               shows="Session.remove()")
+    assert _run_seen(VISIT) == ["ok", "1", 1, 0]
+    assert _run_seen(fixed) == ["ok", "1", 0, 0]
+
+
+def test_a_view_appending_to_a_relationship_makes_the_teardown_unsafe() -> None:
+    files = {"posts_db.py": POSTS_DB, "app.py": TAG}
+    fixed = only_an_unsafe_fix("PS205", files, "app.py",
+                               "`seen()` in app.py calls `post.tags.append()`",
+                               shows="Session.remove()")
+    assert _run_seen(TAG) == ["ok", "1", 0, 1]
+    assert _run_seen(fixed) == ["ok", "1", 0, 0]
+
+
+def test_a_view_committing_its_add_keeps_the_teardown_safe() -> None:
+    fixed = one_safe_fix("PS205", {"posts_db.py": POSTS_DB, "app.py": VISIT_COMMITTED},
+                         "app.py")
+    assert "Session.remove()" in fixed
+    assert _run_seen(VISIT_COMMITTED) == _run_seen(fixed) == ["ok", "1", 1, 0]
+
+
+def test_a_python_set_add_keeps_the_teardown_safe() -> None:
+    fixed = one_safe_fix("PS205", {"posts_db.py": POSTS_DB, "app.py": A_SET}, "app.py")
+    assert "Session.remove()" in fixed

@@ -372,9 +372,37 @@ def _unsafe_if_left_pending(index: ProjectIndex, plan: FixPlan) -> None:
             "handler's `remove()` discards it at the end of the request")
 
 
+#: collection methods that change a relationship's list or set in place
+_COLLECTION_CHANGES = frozenset({"append", "extend", "insert", "add", "remove", "discard",
+                                 "clear", "pop", "update"})
+#: session methods that queue a change for the next flush
+_QUEUES = frozenset({"add", "add_all", "delete", "merge"})
+
+
+def _queued(node: cst.CSTNode, mapped: set[str]) -> str | None:
+    """A change queued in a session without an assignment: a session's `add` /
+    `add_all` / `delete` / `merge` (a receiver whose name says session: `Session`,
+    `db.session`, `db_session`), or a collection change of a mapped attribute of an
+    object other than `self` / `cls` (`post.tags.append(tag)`). The call as written,
+    or None."""
+    if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+        return None
+    method = node.func.attr.value
+    receiver = node.func.value
+    shown = dotted_name(receiver) or ""
+    if method in _QUEUES and "session" in shown.rsplit(".", 1)[-1].lower():
+        return f"{shown}.{method}()"
+    if method in _COLLECTION_CHANGES and isinstance(receiver, cst.Attribute) \
+            and receiver.attr.value in mapped \
+            and dotted_name(receiver.value) not in ("self", "cls"):
+        return f"{shown or receiver.attr.value}.{method}()"
+    return None
+
+
 def left_pending(index: ProjectIndex) -> str | None:
     """Where a project function sets a mapped attribute (the name of a column or a
-    relationship some project model maps) of an object other than `self` / `cls`,
+    relationship some project model maps) of an object other than `self` / `cls`, or
+    queues a change otherwise (`Session.add(obj)`, `post.tags.append(tag)`: `_queued`),
     with no `commit()` / `rollback()` / `remove()` / `close()` call of its own (nor a
     call whose name holds "commit" or "rollback", a project helper's); or None. By
     name: over-refuses a helper whose every caller commits."""
@@ -413,6 +441,10 @@ def left_pending(index: ProjectIndex) -> str | None:
                                 return (f"`{func.name.value}()` in {_file(module)} sets "
                                         f"`{module.tree.code_for_node(target)}` and "
                                         "neither commits nor rolls back")
+                    queued = _queued(node, mapped)
+                    if queued is not None:
+                        return (f"`{func.name.value}()` in {_file(module)} calls "
+                                f"`{queued}` and neither commits nor rolls back")
         return None
     return index.derived("ps205.left_pending", compute)
 
