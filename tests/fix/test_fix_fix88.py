@@ -320,3 +320,44 @@ def test_a_view_committing_its_add_keeps_the_teardown_safe() -> None:
 def test_a_python_set_add_keeps_the_teardown_safe() -> None:
     fixed = one_safe_fix("PS205", {"posts_db.py": POSTS_DB, "app.py": A_SET}, "app.py")
     assert "Session.remove()" in fixed
+
+
+# A statement that writes, run by the session's `execute()` (or a query's bulk
+# `update()`) and left uncommitted, is pending in the same way: its transaction stays
+# open in the thread's session and the next committing request commits it.
+BUMP = POSTS_APP.replace("from posts_db import", "from sqlalchemy import text, update\n\n"
+                         "from posts_db import").replace(
+    "@BODY@", "Session.execute(update(Post).where(Post.id == pid).values(likes=Post.likes + 10))")
+RAW = BUMP.replace(
+    "Session.execute(update(Post).where(Post.id == pid).values(likes=Post.likes + 10))",
+    'Session.execute(text("UPDATE posts SET likes = likes + 10 WHERE id = :p"), {"p": pid})')
+BULK = BUMP.replace(
+    "Session.execute(update(Post).where(Post.id == pid).values(likes=Post.likes + 10))",
+    'Session.query(Post).filter(Post.id == pid).update({"likes": Post.likes + 10})')
+READ = BUMP.replace(
+    "Session.execute(update(Post).where(Post.id == pid).values(likes=Post.likes + 10))",
+    'Session.execute(text("SELECT likes FROM posts WHERE id = :p"), {"p": pid})')
+
+
+def _likes(app_text: str) -> list[object]:
+    """GET /seen/1 then POST /like/1: the responses and the stored likes (in `out[1]`
+    the like's own count, read after the flush of what was pending)."""
+    out = _run_seen(app_text)
+    return out[:2]
+
+
+def test_a_view_leaving_a_write_statement_uncommitted_makes_the_teardown_unsafe() -> None:
+    for text, shown in ((BUMP, "`Session.execute(...)`"), (RAW, "`Session.execute(...)`"),
+                        (BULK, "`query.update()`")):
+        files = {"posts_db.py": POSTS_DB, "app.py": text}
+        fixed = only_an_unsafe_fix("PS205", files, "app.py", f"`seen()` in app.py calls {shown}",
+                                   shows="Session.remove()")
+        # the original's like request commits the +10 left open by /seen: 11 likes
+        assert _likes(text) == ["ok", "11"]
+        assert _likes(fixed) == ["ok", "1"]
+
+
+def test_a_view_only_reading_through_execute_keeps_the_teardown_safe() -> None:
+    fixed = one_safe_fix("PS205", {"posts_db.py": POSTS_DB, "app.py": READ}, "app.py")
+    assert "Session.remove()" in fixed
+    assert _likes(READ) == _likes(fixed) == ["ok", "1"]

@@ -382,9 +382,10 @@ _QUEUES = frozenset({"add", "add_all", "delete", "merge"})
 def _queued(node: cst.CSTNode, mapped: set[str]) -> str | None:
     """A change queued in a session without an assignment: a session's `add` /
     `add_all` / `delete` / `merge` (a receiver whose name says session: `Session`,
-    `db.session`, `db_session`), or a collection change of a mapped attribute of an
-    object other than `self` / `cls` (`post.tags.append(tag)`). The call as written,
-    or None."""
+    `db.session`, `db_session`), a statement that writes run by its `execute()` (left
+    in the open transaction), a bulk `update()` / `delete()` of a query, or a collection
+    change of a mapped attribute of an object other than `self` / `cls`
+    (`post.tags.append(tag)`). The call as written, or None."""
     if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
         return None
     method = node.func.attr.value
@@ -392,11 +393,56 @@ def _queued(node: cst.CSTNode, mapped: set[str]) -> str | None:
     shown = dotted_name(receiver) or ""
     if method in _QUEUES and "session" in shown.rsplit(".", 1)[-1].lower():
         return f"{shown}.{method}()"
+    if method in ("execute", "exec_driver_sql") and node.args \
+            and "session" in shown.rsplit(".", 1)[-1].lower() \
+            and _writes(node.args[0].value):
+        return f"{shown}.{method}(...)"
+    if method in ("update", "delete") and _through_query(receiver):
+        return f"{shown or 'query'}.{method}()"
     if method in _COLLECTION_CHANGES and isinstance(receiver, cst.Attribute) \
             and receiver.attr.value in mapped \
             and dotted_name(receiver.value) not in ("self", "cls"):
         return f"{shown or receiver.attr.value}.{method}()"
     return None
+
+
+#: SQLAlchemy's constructs of a statement that writes (`update(Post).where(...)`)
+_WRITE_CONSTRUCTS = frozenset({"update", "insert", "delete"})
+#: what a literal SQL statement that writes begins with
+_WRITE_SQL = re.compile(r"\s*(insert|update|delete|replace|merge|upsert|create|drop|alter|"
+                        r"truncate)\b", re.IGNORECASE)
+
+
+def _writes(expr: cst.BaseExpression) -> bool:
+    """`expr`, a statement handed to `execute()`, writes: a chain from `update(...)` /
+    `insert(...)` / `delete(...)`, or SQL (a string, `text("...")`) that begins with a
+    writing keyword. A name bound elsewhere is not read."""
+    node: cst.BaseExpression = expr
+    while isinstance(node, (cst.Call, cst.Attribute)):
+        if isinstance(node, cst.Call):
+            name = (dotted_name(node.func) or "").rsplit(".", 1)[-1]
+            if name in _WRITE_CONSTRUCTS:
+                return True
+            if name == "text" and node.args:
+                return _writes(node.args[0].value)
+            node = node.func
+            continue
+        node = node.value
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        return isinstance(value, str) and _WRITE_SQL.match(value) is not None
+    return False
+
+
+def _through_query(expr: cst.BaseExpression) -> bool:
+    """`expr` is a chain through `.query` (`Session.query(Post).filter(...)`,
+    `Post.query.filter_by(...)`): its `update()` / `delete()` runs a bulk statement."""
+    node: cst.BaseExpression = expr
+    while isinstance(node, (cst.Call, cst.Attribute)):
+        if isinstance(node, cst.Attribute) and node.attr.value == "query":
+            return True
+        node = node.func if isinstance(node, cst.Call) else node.value
+    return False
 
 
 def left_pending(index: ProjectIndex) -> str | None:
