@@ -334,6 +334,10 @@ RAW = BUMP.replace(
 BULK = BUMP.replace(
     "Session.execute(update(Post).where(Post.id == pid).values(likes=Post.likes + 10))",
     'Session.query(Post).filter(Post.id == pid).update({"likes": Post.likes + 10})')
+STMT = BUMP.replace(
+    "Session.execute(update(Post).where(Post.id == pid).values(likes=Post.likes + 10))",
+    "stmt = update(Post).where(Post.id == pid).values(likes=Post.likes + 10)\n"
+    "    Session.execute(stmt)")
 READ = BUMP.replace(
     "Session.execute(update(Post).where(Post.id == pid).values(likes=Post.likes + 10))",
     'Session.execute(text("SELECT likes FROM posts WHERE id = :p"), {"p": pid})')
@@ -348,7 +352,7 @@ def _likes(app_text: str) -> list[object]:
 
 def test_a_view_leaving_a_write_statement_uncommitted_makes_the_teardown_unsafe() -> None:
     for text, shown in ((BUMP, "`Session.execute(...)`"), (RAW, "`Session.execute(...)`"),
-                        (BULK, "`query.update()`")):
+                        (BULK, "`query.update()`"), (STMT, "`Session.execute(...)`")):
         files = {"posts_db.py": POSTS_DB, "app.py": text}
         fixed = only_an_unsafe_fix("PS205", files, "app.py", f"`seen()` in app.py calls {shown}",
                                    shows="Session.remove()")

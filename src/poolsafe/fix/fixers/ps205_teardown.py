@@ -24,6 +24,7 @@ the app's module). The fix may edit the app's module, not the finding's.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -379,13 +380,16 @@ _COLLECTION_CHANGES = frozenset({"append", "extend", "insert", "add", "remove", 
 _QUEUES = frozenset({"add", "add_all", "delete", "merge"})
 
 
-def _queued(node: cst.CSTNode, mapped: set[str]) -> str | None:
+def _queued(node: cst.CSTNode, mapped: set[str],
+            own: Sequence[cst.CSTNode] = ()) -> str | None:
     """A change queued in a session without an assignment: a session's `add` /
     `add_all` / `delete` / `merge` (a receiver whose name says session: `Session`,
     `db.session`, `db_session`), a statement that writes run by its `execute()` (left
     in the open transaction), a bulk `update()` / `delete()` of a query, or a collection
     change of a mapped attribute of an object other than `self` / `cls`
-    (`post.tags.append(tag)`). The call as written, or None."""
+    (`post.tags.append(tag)`). `own`: the function's nodes, where a statement handed
+    to `execute()` by a local name is looked up (`stmt = update(...)`). The call as
+    written, or None."""
     if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
         return None
     method = node.func.attr.value
@@ -395,7 +399,7 @@ def _queued(node: cst.CSTNode, mapped: set[str]) -> str | None:
         return f"{shown}.{method}()"
     if method in ("execute", "exec_driver_sql") and node.args \
             and "session" in shown.rsplit(".", 1)[-1].lower() \
-            and _writes(node.args[0].value):
+            and _writes(_bound_in(node.args[0].value, own)):
         return f"{shown}.{method}(...)"
     if method in ("update", "delete") and _through_query(receiver):
         return f"{shown or 'query'}.{method}()"
@@ -432,6 +436,16 @@ def _writes(expr: cst.BaseExpression) -> bool:
         value = node.evaluated_value
         return isinstance(value, str) and _WRITE_SQL.match(value) is not None
     return False
+
+
+def _bound_in(expr: cst.BaseExpression, own: Sequence[cst.CSTNode]) -> cst.BaseExpression:
+    """`expr`, or, for a name the function binds once by a plain assignment, its value."""
+    if not isinstance(expr, cst.Name):
+        return expr
+    values = [n.value for n in own if isinstance(n, cst.Assign) and len(n.targets) == 1
+              and isinstance(n.targets[0].target, cst.Name)
+              and n.targets[0].target.value == expr.value]
+    return values[0] if len(values) == 1 else expr
 
 
 def _through_query(expr: cst.BaseExpression) -> bool:
@@ -487,7 +501,7 @@ def left_pending(index: ProjectIndex) -> str | None:
                                 return (f"`{func.name.value}()` in {_file(module)} sets "
                                         f"`{module.tree.code_for_node(target)}` and "
                                         "neither commits nor rolls back")
-                    queued = _queued(node, mapped)
+                    queued = _queued(node, mapped, own)
                     if queued is not None:
                         return (f"`{func.name.value}()` in {_file(module)} calls "
                                 f"`{queued}` and neither commits nor rolls back")
