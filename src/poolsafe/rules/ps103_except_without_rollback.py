@@ -24,6 +24,7 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.fastapi_depends import depends_of
 from poolsafe.analysis.flow import exception_types, is_db_error_type
+from poolsafe.analysis.index import param_annotation
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import request_handler
 from poolsafe.analysis.psycopg_transaction_block import psycopg_transaction_block
@@ -38,7 +39,7 @@ from poolsafe.analysis.session_state import (
 from poolsafe.analysis.values import Connection, FunctionRef, Instance, LibraryObject
 from poolsafe.analysis.witness import swallow_path
 from poolsafe.core.model import RawFinding
-from poolsafe.fix.fixers.callers import uses_of_function
+from poolsafe.fix.fixers.callers import FunctionUse, uses_of_function
 from poolsafe.fix.fixers.edits import ancestors, enclosing_function, parent_map, parse_line
 from poolsafe.fix.fixers.sql_savepoint import SQL_SAVEPOINT_KINDS, sql_savepoint_plan
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
@@ -606,13 +607,19 @@ class ExceptWithoutRollback(Rule):
     the same goes for a refusal reached under another name before the first commit: a
     local bound to the session or to one of its methods (`s = db.session`, `add =
     db.session.add`), Flask-SQLAlchemy's `Model.query` (the same session: `NoResultFound`),
-    or a call of a project function, which may queue or query on it: the fix is unsafe,
-    and so it is, with a `commit()` after the `try`, in a session the function opened
-    (the original commits what was queued before the refusal). Nor is a failed flush
-    all that can fail there when the project subclasses `Session` with its own `add`,
-    `flush` or `commit` (an audit `INSERT` before `super().commit()`; not a `commit()`
-    that only rolls a failed commit back and re-raises): unsafe too. A rollback that would
-    also undo work done before the `try` in the same transaction is not offered: work
+    a call of a project function, which may queue or query on it, or a query made
+    elsewhere run there (`.one()`, `.first()`, `.all()`: `NoResultFound`; `.get()` on a
+    receiver read as a query, a chain through `.query`, a name bound to one, a parameter
+    annotated `Query`, named `query` / `q` or handed a query by a caller, a relationship:
+    it refuses a query with criteria, a dynamic relationship or a key of the wrong shape,
+    `InvalidRequestError`;
+    `dict.get` is no such call): the fix is unsafe, and so it is, with a `commit()`
+    after the `try`, in a session the function opened (the original commits what was
+    queued before the refusal). Nor is a failed flush all that can fail there when the
+    project subclasses `Session` with its own `add`, `flush` or `commit` (an audit
+    `INSERT` before `super().commit()`; not a `commit()` that only rolls a failed commit
+    back and re-raises): unsafe too. A rollback that would also undo work done before
+    the `try` in the same transaction is not offered: work
     through the
     function's own names, through a project function that reaches the module's
     connection or session without being handed it (up to 3 calls down), or through
@@ -1560,6 +1567,14 @@ def _session_reached_otherwise(ctx: FileContext, func: FunctionInfo,
                           "made elsewhere, a dynamic relationship) or raise `NoResultFound` "
                           "before the commit")
             continue
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value == "get" \
+                and dotted_name(node.func.value) != resource \
+                and _names_a_query(ctx, func, node.func.value):
+            ran = ran or ("`.get()` on a query made elsewhere may run a query, or refuse its "
+                          "argument or the query on the client (`InvalidRequestError`), "
+                          "before the commit")
+            continue
         cascade = _relationship_cascade(ctx, node)
         if cascade is not None:
             return (f"`{cascade}` sets a relationship before the commit, whose cascade "
@@ -1580,6 +1595,85 @@ def _session_reached_otherwise(ctx: FileContext, func: FunctionInfo,
 _QUERY_RUNS = frozenset({
     "one", "one_or_none", "scalar_one", "scalar_one_or_none", "get_one", "first", "all",
     "scalar", "scalars", "first_or_404", "one_or_404", "get_or_404", "paginate"})
+#: the classes of a query object (`Query.get()` looks a row up by primary key)
+_QUERY_CLASSES = frozenset({"Query", "BaseQuery", "AppenderQuery", "DynamicQuery"})
+#: names a parameter of unknown value is read as a query by (`def find(query, pk)`)
+_QUERY_NAMES = frozenset({"query", "q", "qs"})
+
+
+def _names_a_query(ctx: FileContext, func: FunctionInfo | None, expr: cst.BaseExpression,
+                   depth: int = 0, module: ModuleInfo | None = None) -> bool:
+    """`expr`, the receiver of a `.get(...)` call, is a SQLAlchemy query (where `dict.get`
+    is not): a chain through `.query` or `.query(...)` (`Session.query(Item)`,
+    `User.query.filter(...)`), a call of a query class, a project relationship (a dynamic
+    one is a query), or a name bound to one of these: a local, a module's name, an
+    attribute of `self` its class sets; a parameter annotated as a query, named as one
+    (`query`, `q`, `..._query`), or handed one by a caller in the project (`rename(
+    Session.query(Item), ...)`). `func` None: `expr` is read at the top level of `module`.
+    `Query.get()` runs a SELECT that may fail alone, and
+    refuses on the client, with nothing rolled back, a query with criteria
+    (`InvalidRequestError`) or a key of the wrong shape."""
+    if depth > 3:
+        return False
+    node: cst.BaseExpression = expr
+    while isinstance(node, (cst.Call, cst.Attribute)):
+        if isinstance(node, cst.Call):
+            if (dotted_name(node.func) or "").rsplit(".", 1)[-1] in _QUERY_CLASSES:
+                return True
+            node = node.func
+            continue
+        if node.attr.value == "query":
+            return True
+        node = node.value
+    home = func.module if func is not None else module
+    values: Sequence[object] = ()
+    if isinstance(expr, cst.Attribute):
+        if expr.attr.value in _relationship_names(ctx):
+            return True
+        if isinstance(expr.value, cst.Name) and expr.value.value == "self" \
+                and func is not None and func.cls is not None:
+            values = [*func.cls.attributes.get(expr.attr.value, ()),
+                      *func.cls.class_values.get(expr.attr.value, ())]
+    elif isinstance(expr, cst.Name):
+        name = expr.value
+        if func is not None and name in func.locals:
+            values = func.locals[name]
+        elif func is not None and name in func.all_param_names():
+            annotation = param_annotation(func, name)
+            if annotation is not None:
+                shown = dotted_name(annotation.value if isinstance(annotation, cst.Subscript)
+                                    else annotation) or ""
+                return shown.rsplit(".", 1)[-1] in _QUERY_CLASSES
+            lowered = name.lower()
+            if lowered in _QUERY_NAMES or lowered.endswith("_query"):
+                return True
+            return any(_names_a_query(ctx, use.caller, arg, depth + 1, use.module)
+                       for use, arg in _handed_arguments(ctx, func, name))
+        elif home is not None:
+            values = home.assigns.get(name, ())
+    return any(isinstance(v, cst.BaseExpression)
+               and _names_a_query(ctx, func, v, depth + 1, module)
+               for v in values)
+
+
+def _handed_arguments(ctx: FileContext, func: FunctionInfo, name: str
+                      ) -> Iterator[tuple[FunctionUse, cst.BaseExpression]]:
+    """What each call of `func` in the project passes for its parameter `name` (by
+    position or keyword), with the use it comes from."""
+    params = func.param_names()
+    position = params.index(name) if name in params else None
+    for use in uses_of_function(ctx.index, func):
+        call = use.call
+        if call is None:
+            continue
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == name:
+                yield use, arg.value
+        if position is not None and position < len(positional):
+            yield use, positional[position].value
+
+
 #: collection methods of a relationship's list or set that cascade their object
 _COLLECTION_CHANGES = frozenset({"append", "extend", "insert", "add", "update", "__setitem__"})
 #: SQLAlchemy's calls that declare a relationship

@@ -139,8 +139,12 @@ class ScopedSessionNeverRemoved(Rule):
     context), so after the new handler, and what the generator reads of the removed
     session's objects that is not loaded yet raises `DetachedInstanceError`. It is
     unsafe as well when a project function sets a mapped attribute (a column or a
-    relationship some project model maps) of an object other than `self` and neither
-    commits nor rolls back there (no `commit()` / `rollback()` / `remove()` /
+    relationship some project model maps) of an object other than `self`, queues one
+    otherwise (a session's `add` / `add_all` / `delete` / `merge`, on a receiver named
+    for a session, a writing statement its `execute()` runs, `update(Post)...` or
+    `text("UPDATE ...")`, a query's bulk `update()` / `delete()`, or a mapped collection
+    changed in place, `post.tags.append(tag)`),
+    and neither commits nor rolls back there (no `commit()` / `rollback()` / `remove()` /
     `close()`, nor a call named for a commit or rollback, `commit_data()`): a change
     a request leaves pending stays in the original's session, and the next request on
     the same thread flushes and commits it; the new handler's `remove()` discards it.

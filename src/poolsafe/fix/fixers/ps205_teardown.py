@@ -24,6 +24,7 @@ the app's module). The fix may edit the app's module, not the finding's.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -372,9 +373,96 @@ def _unsafe_if_left_pending(index: ProjectIndex, plan: FixPlan) -> None:
             "handler's `remove()` discards it at the end of the request")
 
 
+#: collection methods that change a relationship's list or set in place
+_COLLECTION_CHANGES = frozenset({"append", "extend", "insert", "add", "remove", "discard",
+                                 "clear", "pop", "update"})
+#: session methods that queue a change for the next flush
+_QUEUES = frozenset({"add", "add_all", "delete", "merge"})
+
+
+def _queued(node: cst.CSTNode, mapped: set[str],
+            own: Sequence[cst.CSTNode] = ()) -> str | None:
+    """A change queued in a session without an assignment: a session's `add` /
+    `add_all` / `delete` / `merge` (a receiver whose name says session: `Session`,
+    `db.session`, `db_session`), a statement that writes run by its `execute()` (left
+    in the open transaction), a bulk `update()` / `delete()` of a query, or a collection
+    change of a mapped attribute of an object other than `self` / `cls`
+    (`post.tags.append(tag)`). `own`: the function's nodes, where a statement handed
+    to `execute()` by a local name is looked up (`stmt = update(...)`). The call as
+    written, or None."""
+    if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+        return None
+    method = node.func.attr.value
+    receiver = node.func.value
+    shown = dotted_name(receiver) or ""
+    if method in _QUEUES and "session" in shown.rsplit(".", 1)[-1].lower():
+        return f"{shown}.{method}()"
+    if method in ("execute", "exec_driver_sql") and node.args \
+            and "session" in shown.rsplit(".", 1)[-1].lower() \
+            and _writes(_bound_in(node.args[0].value, own)):
+        return f"{shown}.{method}(...)"
+    if method in ("update", "delete") and _through_query(receiver):
+        return f"{shown or 'query'}.{method}()"
+    if method in _COLLECTION_CHANGES and isinstance(receiver, cst.Attribute) \
+            and receiver.attr.value in mapped \
+            and dotted_name(receiver.value) not in ("self", "cls"):
+        return f"{shown or receiver.attr.value}.{method}()"
+    return None
+
+
+#: SQLAlchemy's constructs of a statement that writes (`update(Post).where(...)`)
+_WRITE_CONSTRUCTS = frozenset({"update", "insert", "delete"})
+#: what a literal SQL statement that writes begins with
+_WRITE_SQL = re.compile(r"\s*(insert|update|delete|replace|merge|upsert|create|drop|alter|"
+                        r"truncate)\b", re.IGNORECASE)
+
+
+def _writes(expr: cst.BaseExpression) -> bool:
+    """`expr`, a statement handed to `execute()`, writes: a chain from `update(...)` /
+    `insert(...)` / `delete(...)`, or SQL (a string, `text("...")`) that begins with a
+    writing keyword. A name bound elsewhere is not read."""
+    node: cst.BaseExpression = expr
+    while isinstance(node, (cst.Call, cst.Attribute)):
+        if isinstance(node, cst.Call):
+            name = (dotted_name(node.func) or "").rsplit(".", 1)[-1]
+            if name in _WRITE_CONSTRUCTS:
+                return True
+            if name == "text" and node.args:
+                return _writes(node.args[0].value)
+            node = node.func
+            continue
+        node = node.value
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        return isinstance(value, str) and _WRITE_SQL.match(value) is not None
+    return False
+
+
+def _bound_in(expr: cst.BaseExpression, own: Sequence[cst.CSTNode]) -> cst.BaseExpression:
+    """`expr`, or, for a name the function binds once by a plain assignment, its value."""
+    if not isinstance(expr, cst.Name):
+        return expr
+    values = [n.value for n in own if isinstance(n, cst.Assign) and len(n.targets) == 1
+              and isinstance(n.targets[0].target, cst.Name)
+              and n.targets[0].target.value == expr.value]
+    return values[0] if len(values) == 1 else expr
+
+
+def _through_query(expr: cst.BaseExpression) -> bool:
+    """`expr` is a chain through `.query` (`Session.query(Post).filter(...)`,
+    `Post.query.filter_by(...)`): its `update()` / `delete()` runs a bulk statement."""
+    node: cst.BaseExpression = expr
+    while isinstance(node, (cst.Call, cst.Attribute)):
+        if isinstance(node, cst.Attribute) and node.attr.value == "query":
+            return True
+        node = node.func if isinstance(node, cst.Call) else node.value
+    return False
+
+
 def left_pending(index: ProjectIndex) -> str | None:
     """Where a project function sets a mapped attribute (the name of a column or a
-    relationship some project model maps) of an object other than `self` / `cls`,
+    relationship some project model maps) of an object other than `self` / `cls`, or
+    queues a change otherwise (`Session.add(obj)`, `post.tags.append(tag)`: `_queued`),
     with no `commit()` / `rollback()` / `remove()` / `close()` call of its own (nor a
     call whose name holds "commit" or "rollback", a project helper's); or None. By
     name: over-refuses a helper whose every caller commits."""
@@ -413,6 +501,10 @@ def left_pending(index: ProjectIndex) -> str | None:
                                 return (f"`{func.name.value}()` in {_file(module)} sets "
                                         f"`{module.tree.code_for_node(target)}` and "
                                         "neither commits nor rolls back")
+                    queued = _queued(node, mapped, own)
+                    if queued is not None:
+                        return (f"`{func.name.value}()` in {_file(module)} calls "
+                                f"`{queued}` and neither commits nor rolls back")
         return None
     return index.derived("ps205.left_pending", compute)
 
