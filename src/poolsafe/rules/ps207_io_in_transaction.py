@@ -265,7 +265,12 @@ class IoInTransaction(Rule):
     stage; db.session.commit()` called as `mark(db, job, "encoding")` before a
     subprocess, or `record(session, hook, "sending")` committing the session handed to
     it, leaves nothing open for the slow call after it (one that commits on some paths
-    only, or flushes, does not). Connections are
+    only, or flushes, does not). So does a method of the same object that commits what
+    the object holds: `self.commit()`, whose body is `self.conn.commit()`, ends the
+    transaction of `self.conn` (a `close()` that writes, commits that way, then waits
+    for other threads' cursors holds nothing during the wait); a `commit()` that
+    returns early on some path (`if self.busy: return`), or commits another connection
+    of the object, does not. Connections are
     recognised by where they come from (an engine, a pool, a sessionmaker, a driver
     `connect()`, a `Depends` parameter annotated `Session`, FastAPI's
     `Annotated[Session, Depends(get_db)]` or a module alias of it such as
@@ -968,6 +973,11 @@ def _callers_only_read_before(index: ProjectIndex, func: FunctionInfo, param: st
                 or _callers_only_read_before(index, caller, key, depth + 1)):
             return False
     return True
+
+
+def _class_method(func: FunctionInfo) -> bool:
+    """A `@classmethod`: its first parameter is the class, not the object."""
+    return any(dotted_name(d.decorator) == "classmethod" for d in func.node.decorators)
 
 
 def _in_polling_loop(func: FunctionInfo, call: cst.Call) -> bool:
@@ -1922,6 +1932,7 @@ class _Walker:
             if _FLASK_SESSION in keys and is_flask_db(
                     self.index.evaluate(arg.value, self.module, self.func)):
                 aliases[param + ".session"] = _FLASK_SESSION
+        aliases.update(self._own_attributes(call, callee.func, keys))
         # what the callee can name: what was handed to it, and the thread's
         # Flask-SQLAlchemy session (the same object in every module)
         seen = set(aliases.values()) | (keys & {_FLASK_SESSION})
@@ -1932,6 +1943,26 @@ class _Walker:
         with self.index.full_resolution():
             left = inner.walk(body_statements(callee.func.node.body), frozenset(seen))
         return frozenset(k for k in seen if k not in left)
+
+    def _own_attributes(self, call: cst.Call, callee: FunctionInfo,
+                        keys: State) -> dict[str, str]:
+        """`self.commit()` inside a method, calling a method of the same class (or of
+        one of its bases): the callee sees the caller's `self.conn` as its own first
+        parameter's `conn` (`def commit(self): self.conn.commit()`), so a held
+        `self.conn` is one it can end."""
+        if not (isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name)
+                and self.func.is_method and callee.is_method and callee.cls is not None):
+            return {}
+        mine = self.func.named_params()
+        theirs = callee.named_params()
+        receiver = call.func.value.value
+        if not mine or not theirs or mine[0].name.value != receiver \
+                or _class_method(self.func) or _class_method(callee) \
+                or receiver in self.func.locals:
+            return {}
+        own = theirs[0].name.value
+        return {own + key[len(receiver):]: key for key in keys
+                if key.startswith(receiver + ".")}
 
     def handle_attribute(self, expr: cst.BaseExpression) -> bool:
         """`self.db` set in a method from a parameter annotated as a session or

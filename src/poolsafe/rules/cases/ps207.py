@@ -5415,3 +5415,44 @@ def deliver(Hook, hook_id):
         requests.post(hook.url, json={"id": hook_id}, timeout=10)
         record(session, hook, "sent")
 """, note="the helper commits the session handed to it before the HTTP call"))
+
+# A project method of the same object that commits (`self.commit()`, whose body is
+# `self.conn.commit()`) ends the transaction its caller holds on `self.conn`: a close()
+# that writes, commits through it, then waits for other threads' cursors holds nothing
+# during the wait (round 44, prec88).
+_SELF_COMMIT = """
+import sqlite3
+import time
+
+
+class Store:
+    def __init__(self, path):
+        self.conn = sqlite3.connect(path, check_same_thread=False)
+        self.log = sqlite3.connect(path + ".log", check_same_thread=False)
+        self.readers = []
+        self.busy = False
+
+    def commit(self):
+{commit}
+
+    def close(self):
+        self.conn.execute("UPDATE meta SET clean = 1")
+        self.commit()
+        for attempt in range(10):
+            if not self.readers:
+                break
+            time.sleep(0.1 * attempt){expect}
+        self.conn.close()
+"""
+VALID.append(Case(_SELF_COMMIT.format(commit="        self.conn.commit()", expect=""),
+                  note="the object's own commit() ends the UPDATE's transaction before "
+                       "the wait"))
+INVALID += [
+    Case(_SELF_COMMIT.format(commit="        if self.busy:\n            return\n"
+                                    "        self.conn.commit()",
+                             expect="  # expect: PS207"),
+         note="look-alike: the method commits only when no other commit runs; on the "
+              "other path the UPDATE stays uncommitted through the wait"),
+    Case(_SELF_COMMIT.format(commit="        self.log.commit()", expect="  # expect: PS207"),
+         note="look-alike: the method commits another connection of the object"),
+]
