@@ -744,7 +744,10 @@ class UnreleasedConnection(Rule):
     (`executor.start_polling(dp, on_startup=f)`, `app.on_startup.append(f)`,
     `dp.startup.register(f)`), a script's command that its `__main__` block runs by
     the name given on the command line (`_main(locals())`, the function named nowhere
-    else in the module), a function run from a table that only `main()` walks,
+    else in the module), a self-test function written inside the `if __name__ ==
+    "__main__":` block that nothing calls or names (`def test_connection():
+    print(pool.getconn().info)` kept for a developer to call by hand: the block never
+    runs on import, and the script exits after it), a function run from a table that only `main()` walks,
     once (`for name, check in CHECKS: check()`, or the table written in the loop
     itself: `for name, check in [("db", check_db)]:`; walked again inside a
     `while True:` it runs every round), a function a subcommand table holds, filled
