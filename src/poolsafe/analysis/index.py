@@ -47,6 +47,7 @@ from poolsafe.analysis.module import (
     WithBinding,
 )
 from poolsafe.analysis.owner_flag import owner_flag_at
+from poolsafe.analysis.untaken_returns import untaken_return
 from poolsafe.analysis.values import (
     AUTOCOMMIT_FLAG,
     ClassRef,
@@ -1685,6 +1686,13 @@ class ProjectIndex:
         if cm is not None:
             return ManagedContext(cm.kind_key, _source(call), cm.transactional)
         conn = self.acquirer_of(func)
+        untaken = {id(ret) for ret in _returns(func) if untaken_return(func, ret, call)}
+        if conn is not None and untaken and not func.is_generator and all(
+                id(ret) in untaken for ret in _returns(func)
+                if ret.value is not None and self._acquired_by(ret, func) is not None):
+            # `connect(url=url)` of `def connect(handle=None, url=None)` whose checkout is
+            # returned only under `if isinstance(handle, str):`: not this call's
+            conn = None
         if conn is not None:
             return Connection(conn.kind_key, _source(call), via=func.name, packed=conn.packed,
                               autocommit=conn.autocommit, carrier=conn.carrier,
@@ -1693,7 +1701,7 @@ class ProjectIndex:
             return None
         # a factory of pools, engines or session makers: `def get_engine(): return ...`
         for ret in _returns(func):
-            if ret.value is None:
+            if ret.value is None or id(ret) in untaken:
                 continue
             value = self.evaluate(ret.value, func.module, func)
             if isinstance(value, (LibraryObject, Instance)):

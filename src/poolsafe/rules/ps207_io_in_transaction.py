@@ -270,7 +270,14 @@ class IoInTransaction(Rule):
     transaction of `self.conn` (a `close()` that writes, commits that way, then waits
     for other threads' cursors holds nothing during the wait); a `commit()` that
     returns early on some path (`if self.busy: return`), or commits another connection
-    of the object, does not. Connections are
+    of the object, does not. A project factory is read by the branches a call of it
+    can take: `def connect(path=None, url=None)` that returns `create_engine(url)`
+    under `if url:` and `sqlite3.connect(path)` under `if isinstance(path, str):`,
+    called as `connect(url=url)`, hands over the engine (the other parameter keeps its
+    `None`), so a retry helper that runs each statement through the engine
+    (`with handle.begin():`, or the engine's own `execute()`) holds no transaction
+    during its sleep; `connect(path)` hands over the sqlite3 connection and is read
+    as one. Connections are
     recognised by where they come from (an engine, a pool, a sessionmaker, a driver
     `connect()`, a `Depends` parameter annotated `Session`, FastAPI's
     `Annotated[Session, Depends(get_db)]` or a module alias of it such as

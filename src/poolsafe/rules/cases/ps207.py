@@ -5456,3 +5456,53 @@ INVALID += [
     Case(_SELF_COMMIT.format(commit="        self.log.commit()", expect="  # expect: PS207"),
          note="look-alike: the method commits another connection of the object"),
 ]
+
+# A project factory that returns an engine under `if url:` and a sqlite3 connection
+# under `if isinstance(path, str):`: a caller that passes only `url=` gets the engine,
+# whose statements each run in their own `with handle.begin()` (or engine-level
+# `execute()`), so a retry's sleep holds no transaction (round 44, prec88).
+_FACTORY_BRANCH = """
+import re
+import sqlite3
+import time
+
+import sqlalchemy
+
+
+def connect(path=None, url=None):
+    if url:
+        return sqlalchemy.create_engine(url)
+    if isinstance(path, str):
+        return sqlite3.connect(path)
+    return path
+
+
+def run_retrying(handle, sql, retries=5):
+    for attempt in range(retries):
+        try:
+            return handle.execute(sql)
+        except AttributeError:
+            with handle.begin() as conn:
+                return conn.execute(sqlalchemy.text(sql))
+        except Exception as e:
+            if not re.search("locked", str(e)):
+                raise
+            time.sleep(2 ** attempt)
+    raise RuntimeError("database stayed locked")
+
+
+def add_rows(target, rows):
+    handle = connect({args})
+    for row in rows:
+        run_retrying(handle, "INSERT INTO rows (v) VALUES (%d)" % row){expect}
+"""
+VALID.append(Case(_FACTORY_BRANCH.format(args="url=target", expect=""),
+                  note="only `url=` is passed: the factory returns the engine, never the "
+                       "sqlite3 connection"))
+INVALID += [
+    Case(_FACTORY_BRANCH.format(args="target", expect="  # expect: PS207"),
+         note="look-alike: the path is passed, the sqlite3 connection's INSERT opens a "
+              "transaction the next retry's sleep holds"),
+    Case(_FACTORY_BRANCH.format(args="path=target, url=None", expect="  # expect: PS207"),
+         note="look-alike: the path by keyword, `url=None`: the sqlite3 branch"),
+]
