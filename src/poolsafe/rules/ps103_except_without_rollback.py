@@ -320,6 +320,18 @@ class ExceptWithoutRollback(Rule):
     base error, `except psycopg2.Error:`), a later `except Exception:` never sees a
     database error of that session or connection and is not reported; after a
     narrower first handler (`except IntegrityError:`) it still is.
+    The same holds across a call, for a psycopg2 or psycopg connection: a handler
+    whose `try` only calls project functions that swallow their own errors (`def
+    run(self, sql): try: self.cursor.execute(sql) except Exception: ...;
+    self.connection.rollback(); return -1`: one `try` whose handlers catch every
+    error, re-raise nothing and run nothing on the connection but `rollback()` or
+    `close()`), a `connect()` written the same way, the connection's `commit()` (a
+    failed COMMIT has ended the transaction) and `close()`, and calls that name
+    neither the connection nor what holds it (`open(path)`, `log.info(...)`), sees
+    no database error while a transaction is open, and is not reported (the
+    swallowing method is judged on its own). A statement run in the `try` itself
+    (`self.cursor.execute(sql)`), or a method that lets its statement's error
+    through, keeps it reported.
     A handler of everything that goes on only where the error is a builtin error no
     driver raises for a failed statement (`if isinstance(e, ValueError) and ...:`,
     pandas' "table already exists", with every other error re-raised, or `if not
@@ -672,7 +684,8 @@ class ExceptWithoutRollback(Rule):
                     continue
                 if why != REUSED_BEFORE_RERAISE \
                         and (_first_work_committed(ctx, func, handler, resource)
-                             or _only_commits(ctx, func, handler, resource)):
+                             or _only_commits(ctx, func, handler, resource)
+                             or _errors_only_after_end(ctx, func, handler, resource)):
                     continue
                 advice = f"call `{resource}.rollback()` in the handler"
                 kind = FunctionResources(ctx.index, func).kind(resource)
@@ -1181,6 +1194,109 @@ def _only_commits(ctx: FileContext, func: FunctionInfo,
     if not isinstance(try_stmt, cst.Try):
         return False
     return _commit_then_close(body_statements(try_stmt.body), resource, False) is True
+
+
+def _errors_only_after_end(ctx: FileContext, func: FunctionInfo,
+                           handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                           resource: str) -> bool:
+    """No database error reaches `handler` while a transaction of `resource` (a psycopg2
+    or psycopg connection) is open: every call in the `try` is a project function that
+    swallows its own errors (`self.execute(sql)` whose body is a `try` whose handlers
+    catch every error and raise nothing), `resource.commit()` (a failed COMMIT has
+    ended the transaction), `resource.close()`, `resource.cursor()` (no statement), a
+    driver's `connect()` (no transaction yet), or a call that names neither the
+    connection nor what holds it (`open(path)`, `log.info(...)`). A statement run in
+    the `try` itself (`self.cursor.execute(sql)`), a call handed the connection or its
+    holder, or a callee that re-raises or catches only some errors keeps the finding."""
+    kind = FunctionResources(ctx.index, func).kind(resource)
+    if kind is None or kind.key not in _COMMIT_ENDS_ABORTED:
+        return False
+    try_stmt = parent_map(ctx.module.tree).get(id(handler))
+    if not isinstance(try_stmt, cst.Try):
+        return False
+    root = resource.split(".", 1)[0]
+    # what holds or reaches the connection: its root name (`self`), and locals bound
+    # from it in the `try` (`cur = conn.cursor()`)
+    handles = {root}
+    for node in iter_nodes(try_stmt.body):
+        if isinstance(node, cst.Assign) and names_in(node.value) & handles:
+            handles |= {n for t in node.targets for n in names_in(t.target)}
+    swallowing: set[int] = set()
+    for node in iter_nodes(try_stmt.body):
+        if isinstance(node, (cst.For, cst.CompFor)) and names_in(node.iter) & handles:
+            return False  # iterating a cursor fetches
+        if not isinstance(node, cst.Call):
+            continue
+        called = dotted_name(node.func)
+        if called in {f"{resource}.{m}" for m in ("commit", "close", "cursor")}:
+            if any(names_in(a.value) & handles for a in node.args):
+                return False
+            continue
+        callee = ctx.index.evaluate(node.func, func.module, func)
+        if isinstance(callee, FunctionRef):
+            if id(callee.func.node) not in swallowing:
+                if not _swallows_own_errors(ctx, callee.func):
+                    return False
+                swallowing.add(id(callee.func.node))
+            continue
+        if names_in(node.func) & handles or any(names_in(a.value) & handles
+                                                for a in node.args):
+            return False
+    return True
+
+
+#: handler types that catch every error a driver raises
+_CATCH_ALL = frozenset({"Exception", "BaseException"})
+_DRIVER_BASE_ERRORS = frozenset({"psycopg2.Error", "psycopg2.DatabaseError", "psycopg.Error",
+                                 "psycopg.DatabaseError"})
+
+
+def _swallows_own_errors(ctx: FileContext, callee: FunctionInfo) -> bool:
+    """`callee`'s work is one `try` whose handlers catch every error (bare, `Exception`,
+    `BaseException`, or the driver's base `Error` / `DatabaseError`), raise nothing and
+    run nothing on a database but `rollback()` / `close()`, with no `else` and no
+    `finally` beyond `close()` calls; around it only statements that call nothing
+    (`self.e = None`, `return self.cursor.rowcount`)."""
+    if callee.is_async or callee.is_generator:
+        return False
+    trys = [st for st in body_statements(callee.node.body) if isinstance(st, cst.Try)]
+    if len(trys) != 1:
+        return False
+    try_stmt = trys[0]
+    for st in body_statements(callee.node.body):
+        if st is not try_stmt and any(isinstance(n, (cst.Call, cst.Await, cst.Yield,
+                                                     cst.Raise))
+                                      for n in iter_nodes(st)):
+            return False
+    if try_stmt.orelse is not None:
+        return False
+    if try_stmt.finalbody is not None:
+        for st in body_statements(try_stmt.finalbody.body):
+            call = _single_call(st)
+            if call is None or not (dotted_name(call.func) or "").endswith(".close"):
+                return False
+    params = {p.name.value for p in callee.named_params()}
+    for h in try_stmt.handlers:
+        if h.type is not None:
+            types = [e.value for e in h.type.elements] if isinstance(h.type, cst.Tuple) \
+                else [h.type]
+            for t in types:
+                name = dotted_name(t) or ""
+                if name not in _CATCH_ALL and name not in _DRIVER_BASE_ERRORS:
+                    return False
+        for n in iter_nodes(h.body):
+            if isinstance(n, (cst.Raise, cst.Await, cst.Yield)):
+                return False
+            if isinstance(n, cst.Call):
+                called = dotted_name(n.func) or ""
+                if called.rsplit(".", 1)[-1] in ("rollback", "close"):
+                    continue
+                if isinstance(ctx.index.evaluate(n.func, callee.module, callee),
+                              FunctionRef):
+                    return False  # a project call may run a statement on the failed one
+                if isinstance(n.func, cst.Attribute) and names_in(n.func) & params:
+                    return False  # `self.cursor.execute(...)` in the handler
+    return True
 
 
 def _commit_then_close(stmts: Sequence[cst.BaseStatement], resource: str,

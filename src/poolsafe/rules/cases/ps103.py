@@ -7487,3 +7487,69 @@ INVALID += [
                    "                    {\"i\": item_id})\n    Session.commit()\n"),
          note="look-alike: the route goes on to use the failed session after the handler"),
 ]
+
+# A handler that no database error reaches while a transaction is open: the `try`
+# calls a project method that swallows its own statement errors (rolling back), a
+# `connect()` that swallows its own, and the psycopg2 connection's `commit()` (a failed
+# COMMIT has ended the transaction) and `close()` (round 44, prec88).
+_ERRORS_ONLY_AFTER_END = """
+import logging
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+
+class Loader:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self.connection = None
+        self.cursor = None
+
+    def connect(self):
+        try:
+            self.connection = psycopg2.connect(self.dsn)
+            self.cursor = self.connection.cursor()
+        except Exception as e:
+            log.error("cannot connect: %s", e)
+
+    def run(self, sql):
+        try:
+            self.cursor.execute(sql)
+        except Exception as e:
+            log.error("statement failed: %s", e)
+            self.connection.rollback()
+            return -1
+        return self.cursor.rowcount
+
+    def insert(self, sql):
+        self.cursor.execute(sql)
+        return self.cursor.rowcount
+
+    def load_file(self, path):
+        try:
+            self.connect()
+            with open(path) as f:
+                sql = f.read()
+@WORK@
+            self.connection.commit()
+            self.connection.close()
+        except Exception as e:@MARK@
+            log.error("loading %s failed: %s", path, e)
+            return -1
+        return 0
+"""
+VALID.append(Case(_ERRORS_ONLY_AFTER_END.replace("@WORK@", "            self.run(sql)")
+                  .replace("@MARK@", ""),
+                  note="the statement's errors stay in run(), which rolls back; connect() "
+                       "swallows its own; a failed commit has ended the transaction"))
+INVALID += [
+    Case(_ERRORS_ONLY_AFTER_END.replace("@WORK@", "            self.cursor.execute(sql)")
+         .replace("@MARK@", "  # expect: PS103"),
+         note="look-alike: the statement runs in the try itself, its error reaches the "
+              "handler in the failed transaction"),
+    Case(_ERRORS_ONLY_AFTER_END.replace("@WORK@", "            self.insert(sql)")
+         .replace("@MARK@", "  # expect: PS103"),
+         note="look-alike: the method called runs the statement without catching its "
+              "error"),
+]
