@@ -747,9 +747,9 @@ class UnreleasedConnection(Rule):
     else in the module), a self-test function written inside the `if __name__ ==
     "__main__":` block that nothing calls or names (`def test_connection():
     print(pool.getconn().info)` kept for a developer to call by hand: the block never
-    runs on import, and the script exits after it), a function run from a table that only `main()` walks,
-    once (`for name, check in CHECKS: check()`, or the table written in the loop
-    itself: `for name, check in [("db", check_db)]:`; walked again inside a
+    runs on import, and the script exits after it), a function run from a table that
+    only `main()` walks, once (`for name, check in CHECKS: check()`, or the table
+    written in the loop itself: `for name, check in [("db", check_db)]:`; walked again inside a
     `while True:` it runs every round), a function a subcommand table holds, filled
     by item assignment at its module's top level (`dispatch["component"] =
     component`) and called through a subscript only by one-shot code, outside loops
