@@ -204,9 +204,11 @@ class IoInTransaction(Rule):
       `stripe.Webhook.construct_event` checks a signature locally and is not slow;
     - chat-bot APIs: Telegram's Bot API, through aiogram (`message.answer()`,
       `callback.message.edit_text()`, `bot.send_message()`), python-telegram-bot
-      (`update.message.reply_text()`, `context.bot.send_message()`) and
-      pyTelegramBotAPI (`bot.send_message()`, `bot.reply_to()`): each is an HTTPS
-      round trip to api.telegram.org;
+      (`update.message.reply_text()`, `context.bot.send_message()`, and before v20
+      the camelCase aliases, `bot.sendMessage()`), pyTelegramBotAPI
+      (`bot.send_message()`, `bot.reply_to()`) and telepot (`telepot.Bot`, also
+      `telepot.aio.Bot`: `bot.sendMessage()`, `bot.editMessageText()`): each is an
+      HTTPS round trip to api.telegram.org;
     - remote procedure calls: every method of an XML-RPC proxy
       (`xmlrpc.client.ServerProxy(url).anything(...)`, Python 2's `xmlrpclib`) and of
       Koji's `koji.ClientSession` (`session.getBuild()`, `session.mergeScratch()`):

@@ -5506,3 +5506,35 @@ INVALID += [
     Case(_FACTORY_BRANCH.format(args="path=target, url=None", expect="  # expect: PS207"),
          note="look-alike: the path by keyword, `url=None`: the sqlite3 branch"),
 ]
+
+# telepot's `Bot` (camelCase Bot API methods: `bot.sendMessage(chat_id, text)`) is a
+# chat-bot client: each call is an HTTPS round trip to api.telegram.org
+# (round 44, prec88).
+_TELEPOT = """
+import telepot
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://bot@db/bot", pool_pre_ping=True)
+Session = sessionmaker(bind=engine)
+bot = telepot.Bot("123:token")
+
+
+def on_chat_message(msg):
+    chat_id = msg["chat"]["id"]
+    session = Session()
+    try:
+        session.execute(text("DELETE FROM waiting WHERE chat = :c"), {{"c": chat_id}})
+        session.execute(text("INSERT INTO seen (chat) VALUES (:c)"), {{"c": chat_id}})
+{body}
+    finally:
+        session.close()
+"""
+VALID.append(Case(_TELEPOT.format(body="        session.commit()\n"
+                                       "        bot.sendMessage(chat_id, \"noted\")"),
+                  note="the reply is sent after the commit"))
+INVALID += [
+    Case(_TELEPOT.format(body="        bot.sendMessage(chat_id, \"noted\")  # expect: PS207\n"
+                              "        session.commit()"),
+         note="telepot's sendMessage while the DELETE/INSERT are uncommitted"),
+]
