@@ -5538,3 +5538,44 @@ INVALID += [
                               "        session.commit()"),
          note="telepot's sendMessage while the DELETE/INSERT are uncommitted"),
 ]
+
+# A transaction held on an object across its caller's calls: `hb.startup()` runs a
+# statement on `self.conn` and leaves its transaction open, the caller sleeps, and
+# only `hb.endup()` commits (round 44, prec88).
+_OBJECT_ACROSS_CALLS = """
+import time
+
+import psycopg2
+
+
+class Heartbeat:
+    def __init__(self, dsn):
+        self.conn = psycopg2.connect(dsn)
+        self.worker_id = None
+
+    def startup(self):
+        cur = self.conn.cursor()
+        cur.execute("SELECT id FROM workers WHERE name = 'collector' FOR UPDATE")
+        self.worker_id = cur.fetchone()[0]
+
+    def endup(self):
+        cur = self.conn.cursor()
+        cur.execute("UPDATE workers SET seen = now() WHERE id = %s", (self.worker_id,))
+        self.conn.commit()
+
+
+def beat(dsn, rounds):
+    hb = Heartbeat(dsn)
+    for _ in range(rounds):
+        hb.startup()
+{body}
+    hb.conn.close()
+"""
+VALID.append(Case(_OBJECT_ACROSS_CALLS.format(body="        hb.endup()\n"
+                                                   "        time.sleep(30)"),
+                  note="the object's endup() commits before the sleep"))
+INVALID += [
+    Case(_OBJECT_ACROSS_CALLS.format(body="        time.sleep(30)  # expect: PS207\n"
+                                          "        hb.endup()"),
+         note="startup() leaves the object's row lock open through the caller's sleep"),
+]
