@@ -1796,6 +1796,7 @@ class _Walker:
         Heartbeat(dsn)`): its methods' `self` is that one object."""
         values = self.func.locals.get(name, [])
         return name not in self.func.all_param_names() and len(values) == 1 \
+            and isinstance(values[0], cst.Call) \
             and isinstance(self.index.evaluate(values[0], self.module, self.func), Instance)
 
     def key_of_dotted(self, key: str) -> bool:
