@@ -172,7 +172,9 @@ class UnreleasedConnection(Rule):
     must close `cur.connection` on every path, and is reported when it does not. So
     must a function that opens a direct connection and names only its cursor, in one
     expression (`cur = get_connection().cursor()`, `cur = psycopg2.connect(dsn).cursor()`):
-    nothing else can close that connection.
+    nothing else can close that connection. So does one that opens it in a cursor's
+    `with` (`with get_connection().cursor() as cur:`): the block's exit closes the
+    cursor, not the connection (close `cur.connection` in a `finally` inside it).
     Not when the helper also keeps, closes (outside an `except` that re-raises) or
     hands on the connection, nor for a pool's checkout returned as a cursor. No fix is
     offered. `cur.close()` closes only the cursor and is no release of the connection:

@@ -9830,3 +9830,24 @@ INVALID += [
           "        threading.Thread(target=test_connection_info).start()\n"),
         note="look-alike: the block hands the function to threads, one checkout each"),
 ]
+
+# The same connection reached only through a cursor's `with`: `with open_db().cursor()
+# as cur:` closes the cursor at the block's end, not the connection (round 44, prec88).
+INVALID += [
+    Case(_CHAINED_CURSOR_APP + '''\
+    with open_db().cursor() as cur:  # expect: PS102
+        cur.execute("SELECT id, label FROM bays")
+        return {"bays": cur.fetchall()}
+''', unfixable=_CHAINED_CURSOR_BY_HAND,
+         note="the cursor's `with` closes only the cursor: the connection stays open"),
+]
+VALID += [
+    Case(_CHAINED_CURSOR_APP + '''\
+    with open_db().cursor() as cur:
+        try:
+            cur.execute("SELECT id, label FROM bays")
+            return {"bays": cur.fetchall()}
+        finally:
+            cur.connection.close()
+''', note="the cursor's connection is closed in a `finally` inside the block"),
+]
