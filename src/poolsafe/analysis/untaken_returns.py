@@ -16,12 +16,21 @@ from poolsafe.analysis.cstutil import argument_for, iter_nodes
 from poolsafe.analysis.module import FunctionInfo
 
 
-def untaken_return(func: FunctionInfo, ret: cst.Return, call: cst.Call) -> bool:
-    """`ret` lies in the body of an `if` of `func` whose test cannot hold for `call`:
-    the test is `p`, `p is not None` or `isinstance(p, C)` (C a class or a tuple of
-    classes, `object` aside) of a parameter `p` with a falsy literal default (`None`,
-    `False`, `""`, `0`; only `None` for the other two tests) that `func` never rebinds, and
-    `call` passes no value for it (or that same falsy literal), with no `*args` /
+def may_leave_untaken(func: FunctionInfo, call: cst.Call) -> bool:
+    """A cheap first test: `func` has a parameter with a falsy literal default, and
+    `call` spreads no `*args` / `**kwargs`."""
+    return not any(a.star for a in call.args) and any(
+        p.default is not None and _falsy_literal(p.default) for p in func.named_params())
+
+
+def untaken_return(func: FunctionInfo, node: cst.CSTNode, call: cst.Call) -> bool:
+    """`node` (a return, or the assignment a returned name gets its value from) lies in
+    the body of an `if` of `func` whose test cannot hold for `call`: the test is `p`,
+    `p is not None` or `isinstance(p, C)` (C a class or a tuple of classes, `object`
+    aside) of a parameter `p` with a falsy literal default (`None`, `False`, `""`,
+    `0`; only `None` for the other two tests) that `func` binds anew nowhere but
+    inside that `if`'s body (`handle = sqlite3.connect(handle)` there), and `call`
+    passes no value for it (or that same falsy literal), with no `*args` /
     `**kwargs` spread."""
     if any(a.star for a in call.args):
         return False
@@ -30,9 +39,9 @@ def untaken_return(func: FunctionInfo, ret: cst.Return, call: cst.Call) -> bool:
     if not defaults:
         return False
     positional = func.param_names()
-    for test in _guarding_tests(func.node.body, ret):
-        tested = _tested_param(test, defaults)
-        if tested is None or _rebinds(func, tested):
+    for guard in _guarding_ifs(func.node.body, node):
+        tested = _tested_param(guard.test, defaults)
+        if tested is None or _rebinds(func, tested, guard.body):
             continue
         passed = argument_for(call, tested,
                               positional.index(tested) if tested in positional else None)
@@ -41,19 +50,19 @@ def untaken_return(func: FunctionInfo, ret: cst.Return, call: cst.Call) -> bool:
     return False
 
 
-def _guarding_tests(body: cst.CSTNode, ret: cst.Return) -> list[cst.BaseExpression]:
-    """The tests of the `if` statements whose own body (not `else`) holds `ret`, from the
+def _guarding_ifs(body: cst.CSTNode, target: cst.CSTNode) -> list[cst.If]:
+    """The `if` statements whose own body (not `else`) holds `target`, from the
     outermost in; nested functions and classes are not entered."""
-    path: list[cst.BaseExpression] = []
+    path: list[cst.If] = []
 
     def walk(node: cst.CSTNode) -> bool:
-        if node is ret:
+        if node is target:
             return True
         if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
             return False
         if isinstance(node, cst.If):
             if walk(node.body):
-                path.insert(0, node.test)
+                path.insert(0, node)
                 return True
             return node.orelse is not None and walk(node.orelse)
         return any(walk(child) for child in node.children)
@@ -102,9 +111,13 @@ def _falsy_literal(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Integer) and expr.value == "0"
 
 
-def _rebinds(func: FunctionInfo, name: str) -> bool:
-    """`func` (or a nested scope declaring it nonlocal) may bind `name` anew."""
+def _rebinds(func: FunctionInfo, name: str, inside: cst.CSTNode) -> bool:
+    """`func` (or a nested scope declaring it nonlocal) may bind `name` anew outside
+    `inside` (the guarded body, which runs only after the test has read it)."""
+    skipped = {id(n) for n in iter_nodes(inside, into_functions=True)}
     for node in iter_nodes(func.node.body, into_functions=True):
+        if id(node) in skipped:
+            continue
         targets: list[cst.BaseExpression] = []
         if isinstance(node, cst.Assign):
             targets = [t.target for t in node.targets]

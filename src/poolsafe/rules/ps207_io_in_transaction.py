@@ -282,8 +282,9 @@ class IoInTransaction(Rule):
     isinstance(path, str):`, called as `connect(url=url)`, hands over the engine (the
     other parameter keeps its `None`), so a retry helper that runs each statement
     through the engine (`with handle.begin():`, or the engine's own `execute()`) holds
-    no transaction during its sleep; `connect(path)` hands over the sqlite3 connection
-    and is read as one. Connections are
+    no transaction during its sleep (also where that branch rebinds the parameter,
+    `path = sqlite3.connect(path)`, and the connection is returned after the `if`);
+    `connect(path)` hands over the sqlite3 connection and is read as one. Connections are
     recognised by where they come from (an engine, a pool, a sessionmaker, a driver
     `connect()`, a `Depends` parameter annotated `Session`, FastAPI's
     `Annotated[Session, Depends(get_db)]` or a module alias of it such as

@@ -5579,3 +5579,22 @@ INVALID += [
                                           "        hb.endup()"),
          note="startup() leaves the object's row lock open through the caller's sleep"),
 ]
+
+# The same factory when the sqlite3 branch rebinds the parameter and the connection
+# is returned after the `if` (`handle = sqlite3.connect(handle)`, then `return
+# handle`): a caller passing only `url=` still gets the engine (round 44, prec88).
+_FACTORY_REBINDS = _FACTORY_BRANCH.replace('''    if isinstance(path, str):
+        return sqlite3.connect(path)
+    return path
+''', '''    if isinstance(path, str):
+        path = sqlite3.connect(path)
+    path.execute("PRAGMA foreign_keys = ON")
+    return path
+''')
+VALID.append(Case(_FACTORY_REBINDS.format(args="url=target", expect=""),
+                  note="only `url=` is passed: the sqlite3 connection is made only under a "
+                       "test of the path the call leaves None"))
+INVALID += [
+    Case(_FACTORY_REBINDS.format(args="target", expect="  # expect: PS207"),
+         note="look-alike: the path is passed, the factory returns the sqlite3 connection"),
+]
