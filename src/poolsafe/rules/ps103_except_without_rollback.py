@@ -1275,10 +1275,15 @@ def _errors_only_after_end(ctx: FileContext, func: FunctionInfo,
                 handles |= names_in(node.asname.name)
     swallowing: set[int] = set()
     for node in iter_nodes(try_stmt.body):
+        if isinstance(node, (cst.Yield, cst.Await)):
+            return False  # the caller's (or the awaited) work raises in here too
         if isinstance(node, (cst.For, cst.CompFor)) and names_in(node.iter) & handles:
             return False  # iterating a cursor fetches
         if not isinstance(node, cst.Call):
             continue
+        if isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value in _STATEMENT_METHODS:
+            return False  # a statement on a cursor named elsewhere (a module's `cur`)
         called = dotted_name(node.func)
         if called in {f"{resource}.{m}" for m in ("commit", "close", "cursor")}:
             if any(names_in(a.value) & handles for a in node.args):
@@ -1297,6 +1302,11 @@ def _errors_only_after_end(ctx: FileContext, func: FunctionInfo,
     return True
 
 
+#: methods that send a statement (or fetch from a server-side cursor) on a DB-API
+#: connection or cursor, whatever the receiver is named
+_STATEMENT_METHODS = frozenset({"execute", "executemany", "executescript", "callproc",
+                                "fetchone", "fetchmany", "fetchall", "scroll", "copy_from",
+                                "copy_to", "copy_expert", "copy"})
 #: handler types that catch every error a driver raises
 _CATCH_ALL = frozenset({"Exception", "BaseException"})
 _DRIVER_BASE_ERRORS = frozenset({"psycopg2.Error", "psycopg2.DatabaseError", "psycopg.Error",
