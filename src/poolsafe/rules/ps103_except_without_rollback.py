@@ -1281,9 +1281,6 @@ def _errors_only_after_end(ctx: FileContext, func: FunctionInfo,
             return False  # iterating a cursor fetches
         if not isinstance(node, cst.Call):
             continue
-        if isinstance(node.func, cst.Attribute) \
-                and node.func.attr.value in _STATEMENT_METHODS:
-            return False  # a statement on a cursor named elsewhere (a module's `cur`)
         called = dotted_name(node.func)
         if called in {f"{resource}.{m}" for m in ("commit", "close", "cursor")}:
             if any(names_in(a.value) & handles for a in node.args):
@@ -1296,6 +1293,9 @@ def _errors_only_after_end(ctx: FileContext, func: FunctionInfo,
                     return False
                 swallowing.add(id(callee.func.node))
             continue
+        if isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value in _STATEMENT_METHODS:
+            return False  # a statement on a cursor named elsewhere (a module's `cur`)
         if names_in(node.func) & handles or any(names_in(a.value) & handles
                                                 for a in node.args):
             return False

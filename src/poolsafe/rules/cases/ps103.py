@@ -7513,7 +7513,7 @@ class Loader:
         except Exception as e:
             log.error("cannot connect: %s", e)
 
-    def run(self, sql):
+    def execute(self, sql):
         try:
             self.cursor.execute(sql)
         except Exception as e:
@@ -7539,9 +7539,9 @@ class Loader:
             return -1
         return 0
 """
-VALID.append(Case(_ERRORS_ONLY_AFTER_END.replace("@WORK@", "            self.run(sql)")
+VALID.append(Case(_ERRORS_ONLY_AFTER_END.replace("@WORK@", "            self.execute(sql)")
                   .replace("@MARK@", ""),
-                  note="the statement's errors stay in run(), which rolls back; connect() "
+                  note="the statement's errors stay in execute(), which rolls back; connect() "
                        "swallows its own; a failed commit has ended the transaction"))
 INVALID += [
     Case(_ERRORS_ONLY_AFTER_END.replace("@WORK@", "            self.cursor.execute(sql)")
