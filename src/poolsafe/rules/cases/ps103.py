@@ -7526,16 +7526,15 @@ class Loader:
         self.cursor.execute(sql)
         return self.cursor.rowcount
 
-    def load_file(self, path):
+    def load(self, name, sql):
         try:
             self.connect()
-            with open(path) as f:
-                sql = f.read()
+            log.info("loading %s", name)
 @WORK@
             self.connection.commit()
             self.connection.close()
         except Exception as e:@MARK@
-            log.error("loading %s failed: %s", path, e)
+            log.error("loading %s failed: %s", name, e)
             return -1
         return 0
 """
