@@ -3188,6 +3188,18 @@ class FunctionFlow:
                     continue
             value = self.index.evaluate(inner, self.module, self.func) if isinstance(
                 inner, cst.Call) else None
+            carried = self._chained_cursor(inner) if bound is not None and isinstance(
+                inner, cst.Call) and not isinstance(value, (Connection, ManagedContext)) \
+                else None
+            if carried is not None and bound is not None:
+                # `with get_connection().cursor() as cur:`: the exit closes the cursor
+                # only; the direct connection opened in the expression is held through
+                # `cur` (`cur.connection`) and nothing else can close it
+                assert isinstance(inner, cst.Call)
+                index = self._site(inner, bound, carried)
+                cur = frozenset(f for f in cur if not (
+                    isinstance(f, Held) and f.var == bound)) | {Held(bound, index)}
+                continue
             if isinstance(value, Connection):
                 assert isinstance(inner, cst.Call)
                 cur = _drawn_session(cur, inner)  # (`with Session() as s:` on a registry)

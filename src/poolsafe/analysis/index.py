@@ -47,6 +47,7 @@ from poolsafe.analysis.module import (
     WithBinding,
 )
 from poolsafe.analysis.owner_flag import owner_flag_at
+from poolsafe.analysis.untaken_returns import may_leave_untaken, untaken_return
 from poolsafe.analysis.values import (
     AUTOCOMMIT_FLAG,
     ClassRef,
@@ -1712,6 +1713,13 @@ class ProjectIndex:
         if cm is not None:
             return ManagedContext(cm.kind_key, _source(call), cm.transactional)
         conn = self.acquirer_of(func)
+        untaken = {id(ret) for ret in _returns(func) if untaken_return(func, ret, call)}
+        if conn is not None and not func.is_generator and may_leave_untaken(func, call) and all(
+                self._untaken_checkout(func, ret, call, untaken) for ret in _returns(func)
+                if ret.value is not None and self._acquired_by(ret, func) is not None):
+            # `connect(url=url)` of `def connect(handle=None, url=None)` whose checkout is
+            # returned only under `if isinstance(handle, str):`: not this call's
+            conn = None
         if conn is not None:
             return Connection(conn.kind_key, _source(call), via=func.name, packed=conn.packed,
                               autocommit=conn.autocommit, carrier=conn.carrier,
@@ -1720,7 +1728,7 @@ class ProjectIndex:
             return None
         # a factory of pools, engines or session makers: `def get_engine(): return ...`
         for ret in _returns(func):
-            if ret.value is None:
+            if ret.value is None or id(ret) in untaken:
                 continue
             value = self.evaluate(ret.value, func.module, func)
             if isinstance(value, (LibraryObject, Instance)):
@@ -1735,6 +1743,24 @@ class ProjectIndex:
             if isinstance(only, ExternalInstance) and route_framework_of(only.qualname):
                 return only
         return None
+
+    def _untaken_checkout(self, func: FunctionInfo, ret: cst.Return, call: cst.Call,
+                          untaken: set[int]) -> bool:
+        """The checkout `ret` hands out is not `call`'s: the return sits under a test
+        the call cannot pass (`untaken`), or it returns a name every binding of which
+        to a connection does (`handle = sqlite3.connect(handle)` under `if
+        isinstance(handle, str):`, then `return handle` after the `if`)."""
+        if id(ret) in untaken:
+            return True
+        value = strip_await(ret.value)[0] if ret.value is not None else None
+        if not isinstance(value, cst.Name):
+            return False
+        binds = [node for node in _own_nodes(func.node.body) if isinstance(node, cst.Assign)
+                 and any(isinstance(t.target, cst.Name) and t.target.value == value.value
+                         for t in node.targets)]
+        checkouts = [b for b in binds
+                     if isinstance(self.evaluate(b.value, func.module, func), Connection)]
+        return bool(checkouts) and all(untaken_return(func, b, call) for b in checkouts)
 
     # -------------------------------------------------------- wrapper inference
     def acquirer_of(self, func: FunctionInfo) -> Connection | None:

@@ -55,7 +55,7 @@ from poolsafe.analysis.module import (
     ModuleInfo,
     ModulePath,
 )
-from poolsafe.analysis.namespace_dispatch import dispatched_by_name
+from poolsafe.analysis.namespace_dispatch import dispatched_by_name, is_main_test
 from poolsafe.analysis.resolution import (
     MAX_RESOLUTION_DEPTH,
     Pairs,
@@ -1053,6 +1053,8 @@ def once_per_process(index: ProjectIndex, func: FunctionInfo, depth: int = 0) ->
     code outside loops, the table named by no other module);
     a plain function of a script whose `__main__` block hands the module's namespace
     to a dispatcher (`_main(locals())`) and that the module names nowhere else;
+    a plain function written inside the `__main__` block that the module names
+    nowhere else (a manual self-test);
     a method whose every call in the project (outside tests) is in
     one-shot code (a call of a library object's method of the same name, on a
     connection, pool or library instance, is not one of its calls), or an `__init__`
@@ -1112,6 +1114,11 @@ def once_per_process(index: ProjectIndex, func: FunctionInfo, depth: int = 0) ->
         return True
     if not sites and func.parent is None and _console_script(index, func):
         return True
+    if not callers and _unnamed_in_main_block(func):
+        # `def test_connection(): ...` written inside `if __name__ == "__main__":` and
+        # called nowhere: a manual self-test, run (when someone edits a call in) once
+        # by the script, which then exits
+        return True
     if not sites and dispatched_by_name(func):
         # `if __name__ == "__main__": _main(locals())`: run by its command-line name
         return True
@@ -1148,6 +1155,37 @@ def _test_support(index: ProjectIndex, func: FunctionInfo) -> bool:
         return bool(_SCRIPT.search(module.source))
     word = re.compile(rf"\b{re.escape(func.name)}\b")
     return all(not m.star_imports and not word.search(m.source) for m in production)
+
+
+def _unnamed_in_main_block(func: FunctionInfo) -> bool:
+    """A plain function defined in its module's `if __name__ == "__main__":` block
+    (also under an `if` inside it), undecorated, whose name the module mentions nowhere
+    but in its `def`: no importer can reach it (the block does not run on import), and
+    nothing in the script calls it or hands it on (a manual self-test kept for editing
+    a call in)."""
+    if func.parent is not None or func.cls is not None or func.node.decorators:
+        return False
+    blocks = [st for st in func.module.tree.body
+              if isinstance(st, cst.If) and is_main_test(st.test)]
+    inside = False
+    for block in blocks:
+        stack: list[cst.CSTNode] = [block.body]
+        while stack and not inside:
+            node = stack.pop()
+            if node is func.node:
+                inside = True
+            elif isinstance(node, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+                stack.extend(node.body)
+            elif isinstance(node, cst.If):
+                stack.append(node.body)
+                if node.orelse is not None:
+                    stack.append(node.orelse)
+            elif isinstance(node, cst.Else):
+                stack.append(node.body)
+    if not inside:
+        return False
+    return not any(isinstance(n, cst.Name) and n.value == func.name
+                   for n in iter_nodes(func.module.tree) if n is not func.node.name)
 
 
 def _called_once_by_parent(func: FunctionInfo) -> bool:

@@ -82,6 +82,12 @@ _TG_BOT = frozenset(
        "copy_message", "answer_callback_query", "answer_inline_query", "get_file",
        "download_file", "download", "get_chat", "get_chat_member", "ban_chat_member",
        "pin_chat_message", "set_my_commands", "reply_to"})
+#: the same Bot API methods under their camelCase names: telepot's `Bot` (sync, and
+#: `telepot.aio.Bot`) has only these (`bot.sendMessage(chat_id, text)`), and
+#: python-telegram-bot before v20 also kept them as aliases
+_TG_BOT_CAMEL = frozenset(
+    "".join([head, *(part.title() for part in rest)])
+    for head, *rest in (name.split("_") for name in _TG_BOT)) | frozenset({"download_file"})
 _TG_MESSAGE = frozenset(
     {"answer", "reply", "edit_text", "edit_caption", "edit_reply_markup", "delete",
      "forward", "copy_to", "send_copy", "pin", "unpin", "reply_text", "reply_html",
@@ -325,11 +331,13 @@ SLOW_FAMILIES: tuple[SlowFamily, ...] = (
                  ("aiogram.types", "Message"): _TG_MESSAGE,
                  ("aiogram.types", "CallbackQuery"): _TG_CALLBACK,
                  ("aiogram.types", "InlineQuery"): frozenset({"answer"}),
-                 ("telegram", "Bot"): _TG_BOT, ("telegram", "Message"): _TG_MESSAGE,
+                 ("telegram", "Bot"): _TG_BOT | _TG_BOT_CAMEL,
+                 ("telegram", "Message"): _TG_MESSAGE,
                  ("telegram", "CallbackQuery"): _TG_CALLBACK, ("telegram", "Update"): _TG_UPDATE,
                  ("telegram", "ext.CallbackContext"): _TG_CONTEXT,
                  ("telegram", "ext.ContextTypes.DEFAULT_TYPE"): _TG_CONTEXT,
                  ("telebot", "TeleBot"): _TG_BOT,
+                 ("telepot", "Bot"): _TG_BOT_CAMEL, ("telepot.aio", "Bot"): _TG_BOT_CAMEL,
                  ("telebot.async_telebot", "AsyncTeleBot"): _TG_BOT,
                  ("slack_sdk", "WebClient"): _SLACK, ("slack_sdk.web", "WebClient"): _SLACK,
                  ("slack_sdk.web.client", "WebClient"): _SLACK,

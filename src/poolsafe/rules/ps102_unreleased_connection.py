@@ -199,7 +199,9 @@ class UnreleasedConnection(Rule):
     must close `cur.connection` on every path, and is reported when it does not. So
     must a function that opens a direct connection and names only its cursor, in one
     expression (`cur = get_connection().cursor()`, `cur = psycopg2.connect(dsn).cursor()`):
-    nothing else can close that connection.
+    nothing else can close that connection. So does one that opens it in a cursor's
+    `with` (`with get_connection().cursor() as cur:`): the block's exit closes the
+    cursor, not the connection (close `cur.connection` in a `finally` inside it).
     Not when the helper also keeps, closes (outside an `except` that re-raises) or
     hands on the connection, nor for a pool's checkout returned as a cursor. No fix is
     offered. `cur.close()` closes only the cursor and is no release of the connection:
@@ -823,9 +825,12 @@ class UnreleasedConnection(Rule):
     (`executor.start_polling(dp, on_startup=f)`, `app.on_startup.append(f)`,
     `dp.startup.register(f)`), a script's command that its `__main__` block runs by
     the name given on the command line (`_main(locals())`, the function named nowhere
-    else in the module), a function run from a table that only `main()` walks,
-    once (`for name, check in CHECKS: check()`, or the table written in the loop
-    itself: `for name, check in [("db", check_db)]:`; walked again inside a
+    else in the module), a self-test function written inside the `if __name__ ==
+    "__main__":` block that nothing calls or names (`def test_connection():
+    print(pool.getconn().info)` kept for a developer to call by hand: the block never
+    runs on import, and the script exits after it), a function run from a table that
+    only `main()` walks, once (`for name, check in CHECKS: check()`, or the table
+    written in the loop itself: `for name, check in [("db", check_db)]:`; walked again inside a
     `while True:` it runs every round), a function a subcommand table holds, filled
     by item assignment at its module's top level (`dispatch["component"] =
     component`) and called through a subscript only by one-shot code, outside loops

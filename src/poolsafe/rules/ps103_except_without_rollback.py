@@ -325,6 +325,18 @@ class ExceptWithoutRollback(Rule):
     base error, `except psycopg2.Error:`), a later `except Exception:` never sees a
     database error of that session or connection and is not reported; after a
     narrower first handler (`except IntegrityError:`) it still is.
+    The same holds across a call, for a psycopg2 or psycopg connection: a handler
+    whose `try` only calls project functions that swallow their own errors (`def
+    run(self, sql): try: self.cursor.execute(sql) except Exception: ...;
+    self.connection.rollback(); return -1`: one `try` whose handlers catch every
+    error, re-raise nothing and run nothing on the connection but `rollback()` or
+    `close()`), a `connect()` written the same way, the connection's `commit()` (a
+    failed COMMIT has ended the transaction) and `close()`, and calls that name
+    neither the connection nor what holds it (`open(path)`, `log.info(...)`), sees
+    no database error while a transaction is open, and is not reported (the
+    swallowing method is judged on its own). A statement run in the `try` itself
+    (`self.cursor.execute(sql)`), or a method that lets its statement's error
+    through, keeps it reported.
     A handler of everything that goes on only where the error is a builtin error no
     driver raises for a failed statement (`if isinstance(e, ValueError) and ...:`,
     pandas' "table already exists", with every other error re-raised, or `if not
@@ -539,7 +551,9 @@ class ExceptWithoutRollback(Rule):
       cursors aside), after a `commit()`/`rollback()` of the connection, a `try`
       whose `finally` ended that way, or a fresh `connect()` (settings assigned on
       the connection and cursors taken from it between are no work; enclosing `if`
-      blocks are walked out of, nothing else): nothing is lost. Nor when the
+      blocks and a `with conn.cursor() as curs:` are walked out of, nothing else;
+      the connection may be an attribute, `self.conn`, when nothing between calls a
+      method of what holds it, `self.load()`): nothing is lost. Nor when the
       `try` does nothing on the connection but `commit()` it: a failed COMMIT on
       psycopg2 or psycopg has already ended the transaction (the server rolled it
       back, the connection is idle), so a `rollback()` would have nothing to undo.
@@ -689,7 +703,8 @@ class ExceptWithoutRollback(Rule):
                     continue
                 if why != REUSED_BEFORE_RERAISE \
                         and (_first_work_committed(ctx, func, handler, resource)
-                             or _only_commits(ctx, func, handler, resource)):
+                             or _only_commits(ctx, func, handler, resource)
+                             or _errors_only_after_end(ctx, func, handler, resource)):
                     continue
                 advice = f"call `{resource}.rollback()` in the handler"
                 kind = FunctionResources(ctx.index, func).kind(resource)
@@ -1147,39 +1162,85 @@ def _first_work_committed(ctx: FileContext, func: FunctionInfo,
     server rolls it back, nothing raises), and it held nothing else to lose.
     Statements before the `try` that name no handle (`SQL = ...`, `log(...)`),
     cursors taken from the connection, and settings assigned on it
-    (`conn.autocommit = False`) are no work; an enclosing `if` is walked out of, a
-    loop or any other block is not."""
+    (`conn.autocommit = False`) are no work; an enclosing `if` is walked out of, and
+    so is a `with conn.cursor() as curs:` (its exit closes only the cursor); a loop or
+    any other block is not. The connection may be an attribute (`self.conn`): then a
+    statement before the `try` that calls anything on what holds it (`self.load()`)
+    stops the walk (it may run a statement on the connection)."""
     kind = FunctionResources(ctx.index, func).kind(resource)
-    if kind is None or kind.key not in _COMMIT_ENDS_ABORTED or "." in resource:
+    if kind is None or kind.key not in _COMMIT_ENDS_ABORTED:
         return False
     parents = parent_map(ctx.module.tree)
     try_stmt = parents.get(id(handler))
     if not isinstance(try_stmt, cst.Try) or try_stmt.finalbody is None \
-            or try_stmt.orelse is not None or resource in names_in(handler.body):
+            or try_stmt.orelse is not None or _touches(handler.body, {resource}):
         return False
-    cursors = {name for st in _statements_before(try_stmt, parents)
-               for name in _cursor_names(st, resource)}
+    before = _statements_before(try_stmt, parents, resource)
+    cursors = {name for st in before for name in _cursor_names(st, resource)} \
+        | _cursor_blocks(try_stmt, parents, resource)
     handles = {resource} | cursors
-    work = [st for st in body_statements(try_stmt.body) if names_in(st) & handles]
+    work = [st for st in body_statements(try_stmt.body) if _touches(st, handles)]
     if len(work) != 1 or not _one_execute(work[0], handles):
         return False
-    final = [st for st in body_statements(try_stmt.finalbody.body) if names_in(st) & handles]
+    final = [st for st in body_statements(try_stmt.finalbody.body) if _touches(st, handles)]
     if not final or not _calls_on(final[-1], resource, ("commit",)) or any(
             not (_calls_on(st, resource, ("commit",))
                  or any(_calls_on(st, c, ("close",)) for c in cursors))
             for st in final):
         return False
-    for st in reversed(_statements_before(try_stmt, parents)):
-        if not names_in(st) & handles or _cursor_names(st, resource) \
-                or _sets_attribute(st, resource):
+    root = resource.split(".", 1)[0]
+    for st in reversed(before):
+        if _cursor_names(st, resource) or _sets_attribute(st, resource):
+            continue
+        if not _touches(st, handles):
+            if root != resource and any(
+                    root in names_in(c.func) or any(root in names_in(a.value) for a in c.args)
+                    for c in iter_calls(st)):
+                return False  # `self.load()`: a method may work on `self.conn`
             continue
         if _calls_on(st, resource, ("commit", "rollback")):
             return True
         if isinstance(st, cst.Try) and st.finalbody is not None:
-            ends = [x for x in body_statements(st.finalbody.body) if names_in(x) & handles]
+            ends = [x for x in body_statements(st.finalbody.body) if _touches(x, handles)]
             return bool(ends) and _calls_on(ends[-1], resource, ("commit", "rollback"))
         return _connects(st, resource)
     return False
+
+
+def _touches(node: cst.CSTNode, handles: set[str]) -> bool:
+    """`node` names one of `handles` (`conn`, `curs`, or a dotted `self.conn`)."""
+    if names_in(node) & handles:
+        return True
+    dotted = {h for h in handles if "." in h}
+    return bool(dotted) and any(d == h or d.startswith(h + ".")
+                                for d in _dotted_names_in(node) for h in dotted)
+
+
+def _cursor_blocks(try_stmt: cst.Try, parents: dict[int, cst.CSTNode],
+                   resource: str) -> set[str]:
+    """The names of `with resource.cursor() as curs:` blocks `_statements_before`
+    walked out of on the way up from `try_stmt`."""
+    out: set[str] = set()
+    node: cst.CSTNode = try_stmt
+    while True:
+        block = parents.get(id(node))
+        owner = parents.get(id(block)) if isinstance(block, cst.IndentedBlock) else None
+        if isinstance(owner, cst.Else):
+            owner = parents.get(id(owner))
+        while isinstance(owner, cst.If) and isinstance(parents.get(id(owner)), cst.If):
+            owner = parents[id(owner)]
+        if isinstance(owner, cst.With) and _cursor_with(owner, resource):
+            out |= {n for item in owner.items if item.asname is not None
+                    for n in names_in(item.asname.name)}
+        elif not isinstance(owner, cst.If):
+            return out
+        node = owner
+
+
+def _cursor_with(w: cst.With, resource: str) -> bool:
+    """`with resource.cursor() as curs:` (every item a cursor of `resource`)."""
+    return all(isinstance(item.item, cst.Call)
+               and dotted_name(item.item.func) == f"{resource}.cursor" for item in w.items)
 
 
 def _only_commits(ctx: FileContext, func: FunctionInfo,
@@ -1198,6 +1259,123 @@ def _only_commits(ctx: FileContext, func: FunctionInfo,
     if not isinstance(try_stmt, cst.Try):
         return False
     return _commit_then_close(body_statements(try_stmt.body), resource, False) is True
+
+
+def _errors_only_after_end(ctx: FileContext, func: FunctionInfo,
+                           handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                           resource: str) -> bool:
+    """No database error reaches `handler` while a transaction of `resource` (a psycopg2
+    or psycopg connection) is open: every call in the `try` is a project function that
+    swallows its own errors (`self.execute(sql)` whose body is a `try` whose handlers
+    catch every error and raise nothing), `resource.commit()` (a failed COMMIT has
+    ended the transaction), `resource.close()`, `resource.cursor()` (no statement), a
+    driver's `connect()` (no transaction yet), or a call that names neither the
+    connection nor what holds it (`open(path)`, `log.info(...)`). A statement run in
+    the `try` itself (`self.cursor.execute(sql)`), a call handed the connection or its
+    holder, or a callee that re-raises or catches only some errors keeps the finding."""
+    kind = FunctionResources(ctx.index, func).kind(resource)
+    if kind is None or kind.key not in _COMMIT_ENDS_ABORTED:
+        return False
+    try_stmt = parent_map(ctx.module.tree).get(id(handler))
+    if not isinstance(try_stmt, cst.Try):
+        return False
+    root = resource.split(".", 1)[0]
+    # what holds or reaches the connection: its root name (`self`), and the function's
+    # names bound from it (`cur = conn.cursor()`, `with conn.cursor() as cur:`)
+    handles = {root}
+    for _ in range(3):
+        for node in iter_nodes(func.node.body):
+            if isinstance(node, cst.Assign) and names_in(node.value) & handles:
+                handles |= {n for t in node.targets for n in names_in(t.target)}
+            elif isinstance(node, cst.WithItem) and node.asname is not None \
+                    and names_in(node.item) & handles:
+                handles |= names_in(node.asname.name)
+    swallowing: set[int] = set()
+    for node in iter_nodes(try_stmt.body):
+        if isinstance(node, (cst.Yield, cst.Await)):
+            return False  # the caller's (or the awaited) work raises in here too
+        if isinstance(node, (cst.For, cst.CompFor)) and names_in(node.iter) & handles:
+            return False  # iterating a cursor fetches
+        if not isinstance(node, cst.Call):
+            continue
+        called = dotted_name(node.func)
+        if called in {f"{resource}.{m}" for m in ("commit", "close", "cursor")}:
+            if any(names_in(a.value) & handles for a in node.args):
+                return False
+            continue
+        callee = ctx.index.evaluate(node.func, func.module, func)
+        if isinstance(callee, FunctionRef):
+            if id(callee.func.node) not in swallowing:
+                if not _swallows_own_errors(ctx, callee.func):
+                    return False
+                swallowing.add(id(callee.func.node))
+            continue
+        if isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value in _STATEMENT_METHODS:
+            return False  # a statement on a cursor named elsewhere (a module's `cur`)
+        if names_in(node.func) & handles or any(names_in(a.value) & handles
+                                                for a in node.args):
+            return False
+    return True
+
+
+#: methods that send a statement (or fetch from a server-side cursor) on a DB-API
+#: connection or cursor, whatever the receiver is named
+_STATEMENT_METHODS = frozenset({"execute", "executemany", "executescript", "callproc",
+                                "fetchone", "fetchmany", "fetchall", "scroll", "copy_from",
+                                "copy_to", "copy_expert", "copy"})
+#: handler types that catch every error a driver raises
+_CATCH_ALL = frozenset({"Exception", "BaseException"})
+_DRIVER_BASE_ERRORS = frozenset({"psycopg2.Error", "psycopg2.DatabaseError", "psycopg.Error",
+                                 "psycopg.DatabaseError"})
+
+
+def _swallows_own_errors(ctx: FileContext, callee: FunctionInfo) -> bool:
+    """`callee`'s work is one `try` whose handlers catch every error (bare, `Exception`,
+    `BaseException`, or the driver's base `Error` / `DatabaseError`), raise nothing and
+    run nothing on a database but `rollback()` / `close()`, with no `else` and no
+    `finally` beyond `close()` calls; around it only statements that call nothing
+    (`self.e = None`, `return self.cursor.rowcount`)."""
+    if callee.is_async or callee.is_generator:
+        return False
+    trys = [st for st in body_statements(callee.node.body) if isinstance(st, cst.Try)]
+    if len(trys) != 1:
+        return False
+    try_stmt = trys[0]
+    for st in body_statements(callee.node.body):
+        if st is not try_stmt and any(isinstance(n, (cst.Call, cst.Await, cst.Yield,
+                                                     cst.Raise))
+                                      for n in iter_nodes(st)):
+            return False
+    if try_stmt.orelse is not None:
+        return False
+    if try_stmt.finalbody is not None:
+        for st in body_statements(try_stmt.finalbody.body):
+            call = _single_call(st)
+            if call is None or not (dotted_name(call.func) or "").endswith(".close"):
+                return False
+    params = {p.name.value for p in callee.named_params()}
+    for h in try_stmt.handlers:
+        if h.type is not None:
+            types = [e.value for e in h.type.elements] if isinstance(h.type, cst.Tuple) \
+                else [h.type]
+            for t in types:
+                name = dotted_name(t) or ""
+                if name not in _CATCH_ALL and name not in _DRIVER_BASE_ERRORS:
+                    return False
+        for n in iter_nodes(h.body):
+            if isinstance(n, (cst.Raise, cst.Await, cst.Yield)):
+                return False
+            if isinstance(n, cst.Call):
+                called = dotted_name(n.func) or ""
+                if called.rsplit(".", 1)[-1] in ("rollback", "close"):
+                    continue
+                if isinstance(ctx.index.evaluate(n.func, callee.module, callee),
+                              FunctionRef):
+                    return False  # a project call may run a statement on the failed one
+                if isinstance(n.func, cst.Attribute) and names_in(n.func) & params:
+                    return False  # `self.cursor.execute(...)` in the handler
+    return True
 
 
 def _commit_then_close(stmts: Sequence[cst.BaseStatement], resource: str,
@@ -1241,18 +1419,18 @@ def _one_execute(st: cst.CSTNode, handles: set[str]) -> bool:
     statement sent, so the failed call is the only work the commit throws away."""
     if not isinstance(st, cst.SimpleStatementLine):
         return False
-    calls = [c for c in iter_calls(st) if names_in(c.func) & handles]
+    calls = [c for c in iter_calls(st) if _touches(c.func, handles)]
     return len(calls) == 1 and isinstance(calls[0].func, cst.Attribute) \
         and calls[0].func.attr.value == "execute" \
-        and isinstance(calls[0].func.value, cst.Name) \
-        and calls[0].func.value.value in handles \
-        and not any(names_in(a.value) & handles for a in calls[0].args)
+        and dotted_name(calls[0].func.value) in handles \
+        and not any(_touches(a.value, handles) for a in calls[0].args)
 
 
-def _statements_before(try_stmt: cst.Try, parents: dict[int, cst.CSTNode]
-                       ) -> list[cst.BaseStatement]:
+def _statements_before(try_stmt: cst.Try, parents: dict[int, cst.CSTNode],
+                       resource: str | None = None) -> list[cst.BaseStatement]:
     """The statements run before `try_stmt` in its function, in order, through the
-    blocks of enclosing `if` statements (a loop, `with` or `try` stops the walk)."""
+    blocks of enclosing `if` statements and of `with resource.cursor() as curs:` (a
+    loop, any other `with` or a `try` stops the walk)."""
     out: list[cst.BaseStatement] = []
     node: cst.CSTNode = try_stmt
     while True:
@@ -1264,6 +1442,10 @@ def _statements_before(try_stmt: cst.Try, parents: dict[int, cst.CSTNode]
         owner = parents.get(id(block))
         if isinstance(owner, cst.Else):
             owner = parents.get(id(owner))
+        if isinstance(owner, cst.With) and resource is not None \
+                and _cursor_with(owner, resource):
+            node = owner
+            continue
         if not isinstance(owner, cst.If):
             return out
         while isinstance(parents.get(id(owner)), cst.If):  # an `elif`
@@ -1298,17 +1480,16 @@ def _sets_attribute(st: cst.CSTNode, resource: str) -> bool:
     """`conn.autocommit = False`: a setting, no statement run in a transaction."""
     return isinstance(st, cst.SimpleStatementLine) and len(st.body) == 1 \
         and isinstance(st.body[0], cst.Assign) and all(
-            isinstance(t.target, cst.Attribute) and isinstance(t.target.value, cst.Name)
-            and t.target.value.value == resource for t in st.body[0].targets) \
-        and resource not in names_in(st.body[0].value)
+            isinstance(t.target, cst.Attribute) and dotted_name(t.target.value) == resource
+            for t in st.body[0].targets) \
+        and not _touches(st.body[0].value, {resource})
 
 
 def _connects(st: cst.CSTNode, resource: str) -> bool:
     """`conn = psycopg2.connect(...)`: a new connection, no transaction yet."""
     return isinstance(st, cst.SimpleStatementLine) and len(st.body) == 1 \
         and isinstance(st.body[0], cst.Assign) and len(st.body[0].targets) == 1 \
-        and isinstance(st.body[0].targets[0].target, cst.Name) \
-        and st.body[0].targets[0].target.value == resource \
+        and dotted_name(st.body[0].targets[0].target) == resource \
         and isinstance(st.body[0].value, cst.Call) \
         and (dotted_name(st.body[0].value.func) or "").endswith(".connect")
 

@@ -168,8 +168,9 @@ class DjangoConnectionOutsideRequest(Rule):
     (`jobclass = self.get_jobclass(); Thread(target=jobclass.run)`): the one class
     every return of that method names, or, when its returns name none (a base method
     its subclasses override), the project class the starter asserts the result
-    derives from (`assert issubclass(jobclass, Job)`). A `ModelForm`'s or a DRF model serializer's `save()` (not
-    `save(commit=False)`) in a target writes its model: database work.
+    derives from (`assert issubclass(jobclass, Job)`). A `ModelForm`'s or a DRF model
+    serializer's `save()` (not `save(commit=False)`) in a target writes its model:
+    database work.
 
     A scheduler class imported as an optional dependency (`try: from
     apscheduler.schedulers.background import BackgroundScheduler` / `except

@@ -204,9 +204,11 @@ class IoInTransaction(Rule):
       `stripe.Webhook.construct_event` checks a signature locally and is not slow;
     - chat-bot APIs: Telegram's Bot API, through aiogram (`message.answer()`,
       `callback.message.edit_text()`, `bot.send_message()`), python-telegram-bot
-      (`update.message.reply_text()`, `context.bot.send_message()`) and
-      pyTelegramBotAPI (`bot.send_message()`, `bot.reply_to()`): each is an HTTPS
-      round trip to api.telegram.org;
+      (`update.message.reply_text()`, `context.bot.send_message()`, and before v20
+      the camelCase aliases, `bot.sendMessage()`), pyTelegramBotAPI
+      (`bot.send_message()`, `bot.reply_to()`) and telepot (`telepot.Bot`, also
+      `telepot.aio.Bot`: `bot.sendMessage()`, `bot.editMessageText()`): each is an
+      HTTPS round trip to api.telegram.org;
     - remote procedure calls: every method of an XML-RPC proxy
       (`xmlrpc.client.ServerProxy(url).anything(...)`, Python 2's `xmlrpclib`) and of
       Koji's `koji.ClientSession` (`session.getBuild()`, `session.mergeScratch()`):
@@ -260,14 +262,31 @@ class IoInTransaction(Rule):
     autocommit, as the parameter does, until a `transaction()` block), and
     a method of the same object that runs a statement on that session and leaves
     its transaction open (`photo = await self.find(id)`) opens it in the caller; so
-    does a project function the connection is handed to (`upsert_user(conn, user)`)
-    that runs a statement on it and does not commit (followed two calls deep). The
-    other way round, a project function that commits (or rolls back, or closes) on
-    every way out ends the caller's transaction: `def mark(db, job, stage): job.stage =
-    stage; db.session.commit()` called as `mark(db, job, "encoding")` before a
+    does such a method called on a local object of a project class (`hb =
+    Heartbeat(dsn)`, then `hb.startup()` running a SELECT on `self.conn`): the caller
+    holds `hb.conn` in a transaction until a method of the object ends it
+    (`hb.endup()` committing `self.conn`); so does a project function the
+    connection is handed to (`upsert_user(conn, user)`) that runs a statement on it
+    and does not commit (followed two calls deep). The other way round, a project
+    function that commits (or rolls back, or closes) on every way out ends the
+    caller's transaction: `def mark(db, job, stage): job.stage = stage;
+    db.session.commit()` called as `mark(db, job, "encoding")` before a
     subprocess, or `record(session, hook, "sending")` committing the session handed to
     it, leaves nothing open for the slow call after it (one that commits on some paths
-    only, or flushes, does not). Connections are
+    only, or flushes, does not). So does a method of the same object (or of a local
+    object, `hb.endup()`) that commits what the object holds: `self.commit()`, whose
+    body is `self.conn.commit()`, ends the transaction of `self.conn` (a `close()` that
+    writes, commits that way, then waits for other threads' cursors holds nothing during
+    the wait); a `commit()` that returns early on some path (`if self.busy: return`), or
+    commits another connection of the object, does not. A project factory is read by the
+    branches a call of it can take: `def connect(path=None, url=None)` that returns
+    `create_engine(url)` under `if url:` and `sqlite3.connect(path)` under `if
+    isinstance(path, str):`, called as `connect(url=url)`, hands over the engine (the
+    other parameter keeps its `None`), so a retry helper that runs each statement
+    through the engine (`with handle.begin():`, or the engine's own `execute()`) holds
+    no transaction during its sleep (also where that branch rebinds the parameter,
+    `path = sqlite3.connect(path)`, and the connection is returned after the `if`);
+    `connect(path)` hands over the sqlite3 connection and is read as one. Connections are
     recognised by where they come from (an engine, a pool, a sessionmaker, a driver
     `connect()`, a `Depends` parameter annotated `Session`, FastAPI's
     `Annotated[Session, Depends(get_db)]` or a module alias of it such as
@@ -970,6 +989,11 @@ def _callers_only_read_before(index: ProjectIndex, func: FunctionInfo, param: st
                 or _callers_only_read_before(index, caller, key, depth + 1)):
             return False
     return True
+
+
+def _class_method(func: FunctionInfo) -> bool:
+    """A `@classmethod`: its first parameter is the class, not the object."""
+    return any(dotted_name(d.decorator) == "classmethod" for d in func.node.decorators)
 
 
 def _in_polling_loop(func: FunctionInfo, call: cst.Call) -> bool:
@@ -1748,18 +1772,35 @@ class _Walker:
         caller's `self.session` is in a transaction after the call (followed two
         methods deep)."""
         f = call.func
-        if self.depth >= 2 or self.func.cls is None or not isinstance(f, cst.Attribute) \
-                or not isinstance(f.value, cst.Name) or f.value.value != "self":
+        if self.depth >= 2 or not isinstance(f, cst.Attribute) \
+                or not isinstance(f.value, cst.Name):
+            return frozenset()
+        receiver = f.value.value
+        if receiver == "self" and self.func.cls is None:
+            return frozenset()
+        if receiver != "self" and not self._one_object(receiver):
             return frozenset()
         callee = self.index.evaluate(f, self.module, self.func)
         if not isinstance(callee, FunctionRef) or callee.func.cls is None \
-                or callee.func is self.func:
+                or callee.func is self.func or not callee.func.is_method \
+                or _class_method(callee.func) or not callee.func.named_params():
             return frozenset()
+        own = callee.func.named_params()[0].name.value
         inner = _Walker(self.index, callee.func, self.depth + 1)
         left = inner.walk(body_statements(callee.func.node.body), frozenset())
-        # only the object's own handles mean the same session in the caller
-        return frozenset(k for k in left if k.startswith("self.")
-                         and k not in inner.autocommit and self.key_of_dotted(k))
+        # only the object's own handles mean the same session in the caller (a local
+        # object's, `hb.startup()`, as `hb.conn`)
+        return frozenset(receiver + k[len(own):] for k in left if k.startswith(own + ".")
+                         and k not in inner.autocommit
+                         and self.key_of_dotted(receiver + k[len(own):]))
+
+    def _one_object(self, name: str) -> bool:
+        """`name` is a local bound once, to an instance of a project class (`hb =
+        Heartbeat(dsn)`): its methods' `self` is that one object."""
+        values = self.func.locals.get(name, [])
+        return name not in self.func.all_param_names() and len(values) == 1 \
+            and isinstance(values[0], cst.Call) \
+            and isinstance(self.index.evaluate(values[0], self.module, self.func), Instance)
 
     def key_of_dotted(self, key: str) -> bool:
         """`self.session` is a session or connection here too."""
@@ -1924,6 +1965,7 @@ class _Walker:
             if _FLASK_SESSION in keys and is_flask_db(
                     self.index.evaluate(arg.value, self.module, self.func)):
                 aliases[param + ".session"] = _FLASK_SESSION
+        aliases.update(self._own_attributes(call, callee.func, keys))
         # what the callee can name: what was handed to it, and the thread's
         # Flask-SQLAlchemy session (the same object in every module)
         seen = set(aliases.values()) | (keys & {_FLASK_SESSION})
@@ -1934,6 +1976,27 @@ class _Walker:
         with self.index.full_resolution():
             left = inner.walk(body_statements(callee.func.node.body), frozenset(seen))
         return frozenset(k for k in seen if k not in left)
+
+    def _own_attributes(self, call: cst.Call, callee: FunctionInfo,
+                        keys: State) -> dict[str, str]:
+        """`self.commit()` inside a method, calling a method of the same class (or of
+        one of its bases): the callee sees the caller's `self.conn` as its own first
+        parameter's `conn` (`def commit(self): self.conn.commit()`), so a held
+        `self.conn` is one it can end."""
+        if not (isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name)
+                and callee.is_method and callee.cls is not None):
+            return {}
+        mine = self.func.named_params()
+        theirs = callee.named_params()
+        receiver = call.func.value.value
+        if not theirs or _class_method(callee):
+            return {}
+        if not (mine and mine[0].name.value == receiver and not _class_method(self.func)
+                and receiver not in self.func.locals) and not self._one_object(receiver):
+            return {}
+        own = theirs[0].name.value
+        return {own + key[len(receiver):]: key for key in keys
+                if key.startswith(receiver + ".")}
 
     def handle_attribute(self, expr: cst.BaseExpression) -> bool:
         """`self.db` set in a method from a parameter annotated as a session or

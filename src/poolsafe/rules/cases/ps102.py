@@ -10102,3 +10102,74 @@ class Connection(weedb.Connection):
          note="the base class lives in a module with no connection of its own, and the "
               "`__init__` is decorated: its `__init__` still stores the connection"),
 ]
+
+# A self-test function written inside the module's `if __name__ == "__main__":` block
+# and called nowhere (kept for a developer to call by hand): one-shot code, the script
+# exits after it (round 44, prec88).
+_MAIN_BLOCK_SELF_TEST = '''import sys
+
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 4, "dbname=stock")
+
+
+def count(table):
+    conn = pool.getconn()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM " + table)
+            return cur.fetchone()[0]
+    finally:
+        pool.putconn(conn)
+
+@OUTSIDE@
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] != "test":
+        sys.exit()
+@INSIDE@
+    def test_count():
+        print(count("items"))
+
+    test_count()
+'''
+_SELF_TEST_DEF = '''
+    def test_connection_info():
+        conn = pool.getconn()@MARK@
+        print(conn.info.dsn_parameters)
+'''
+VALID.append(Case(_MAIN_BLOCK_SELF_TEST.replace("@OUTSIDE@", "").replace(
+    "@INSIDE@", _SELF_TEST_DEF.replace("@MARK@", "")),
+    note="a self-test inside the __main__ block that nothing calls: run by hand, once"))
+INVALID += [
+    Case(_MAIN_BLOCK_SELF_TEST.replace("@INSIDE@", "").replace(
+        "@OUTSIDE@", "\n" + "\n".join(line[4:] for line in _SELF_TEST_DEF.replace(
+            "@MARK@", "  # expect: PS102").splitlines()) + "\n"),
+        note="look-alike: the same function at the module's top level, which importers "
+             "may call"),
+    Case(_MAIN_BLOCK_SELF_TEST.replace("@OUTSIDE@", "").replace(
+        "@INSIDE@", _SELF_TEST_DEF.replace("@MARK@", "  # expect: PS102")
+        + "\n    import threading\n\n    for _ in range(8):\n"
+          "        threading.Thread(target=test_connection_info).start()\n"),
+        note="look-alike: the block hands the function to threads, one checkout each"),
+]
+
+# The same connection reached only through a cursor's `with`: `with open_db().cursor()
+# as cur:` closes the cursor at the block's end, not the connection (round 44, prec88).
+INVALID += [
+    Case(_CHAINED_CURSOR_APP + '''\
+    with open_db().cursor() as cur:  # expect: PS102
+        cur.execute("SELECT id, label FROM bays")
+        return {"bays": cur.fetchall()}
+''', unfixable=_CHAINED_CURSOR_BY_HAND,
+         note="the cursor's `with` closes only the cursor: the connection stays open"),
+]
+VALID += [
+    Case(_CHAINED_CURSOR_APP + '''\
+    with open_db().cursor() as cur:
+        try:
+            cur.execute("SELECT id, label FROM bays")
+            return {"bays": cur.fetchall()}
+        finally:
+            cur.connection.close()
+''', note="the cursor's connection is closed in a `finally` inside the block"),
+]

@@ -7572,3 +7572,143 @@ INVALID.append(Case(_WITH_HANDED.replace("@MARK@", "  # expect: PS103").replace(
     "@AFTER@", "            session.execute(update(self.table).values(seen=True))\n"
                "            session.commit()"),
     note="look-alike: the block goes on with the failed session after the handler"))
+
+# A handler that no database error reaches while a transaction is open: the `try`
+# calls a project method that swallows its own statement errors (rolling back), a
+# `connect()` that swallows its own, and the psycopg2 connection's `commit()` (a failed
+# COMMIT has ended the transaction) and `close()` (round 44, prec88).
+_ERRORS_ONLY_AFTER_END = """
+import logging
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+
+class Loader:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self.connection = None
+        self.cursor = None
+
+    def connect(self):
+        try:
+            self.connection = psycopg2.connect(self.dsn)
+            self.cursor = self.connection.cursor()
+        except Exception as e:
+            log.error("cannot connect: %s", e)
+
+    def execute(self, sql):
+        try:
+            self.cursor.execute(sql)
+        except Exception as e:
+            log.error("statement failed: %s", e)
+            self.connection.rollback()
+            return -1
+        return self.cursor.rowcount
+
+    def insert(self, sql):
+        self.cursor.execute(sql)
+        return self.cursor.rowcount
+
+    def load(self, name, sql):
+        try:
+            self.connect()
+            log.info("loading %s", name)
+@WORK@
+            self.connection.commit()
+            self.connection.close()
+        except Exception as e:@MARK@
+            log.error("loading %s failed: %s", name, e)
+            return -1
+        return 0
+"""
+VALID.append(Case(_ERRORS_ONLY_AFTER_END.replace("@WORK@", "            self.execute(sql)")
+                  .replace("@MARK@", ""),
+                  note="the statement's errors stay in execute(), which rolls back; connect() "
+                       "swallows its own; a failed commit has ended the transaction"))
+INVALID += [
+    Case(_ERRORS_ONLY_AFTER_END.replace("@WORK@", "            self.cursor.execute(sql)")
+         .replace("@MARK@", "  # expect: PS103"),
+         note="look-alike: the statement runs in the try itself, its error reaches the "
+              "handler in the failed transaction"),
+    Case(_ERRORS_ONLY_AFTER_END.replace("@WORK@", "            self.insert(sql)")
+         .replace("@MARK@", "  # expect: PS103"),
+         note="look-alike: the method called runs the statement without catching its "
+              "error"),
+]
+
+# The failed statement was its transaction's only work, and the `finally` commits
+# (psycopg2: COMMIT of the aborted transaction is a ROLLBACK on the server and raises
+# nothing; checked on PostgreSQL 2026-11-29): also with the connection on an attribute
+# and with the `try` inside `with conn.cursor() as curs:` (round 44, prec88).
+_TUNE_ON_OBJECT = """
+import logging
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+
+class Db:
+    def __init__(self, dsn):
+        self.conn = psycopg2.connect(dsn)
+
+    def record(self):
+        with self.conn.cursor() as cur:
+            cur.execute("INSERT INTO opened (at) VALUES (now())")
+
+    def tune(self):
+        self.conn.commit()
+@BEFORE@
+        curs = self.conn.cursor()
+        try:
+            curs.execute("SET lock_timeout TO 5000")
+        except Exception:@MARK@
+            log.exception("cannot set lock_timeout")
+        finally:
+            curs.close()
+            self.conn.commit()
+"""
+VALID.append(Case(_TUNE_ON_OBJECT.replace("@BEFORE@", "").replace("@MARK@", ""),
+                  note="the object's connection was committed right before: the failed SET "
+                       "was the transaction's only work"))
+_TUNE_IN_CURSOR_BLOCK = """
+import logging
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+
+def open_tuned(dsn):
+    conn = psycopg2.connect(dsn)
+    with conn.cursor() as curs:
+@BEFORE@
+        try:
+            curs.execute("SELECT set_config('lock_timeout', '5000', false)")
+        except Exception:@MARK@
+            log.exception("cannot set lock_timeout")
+        finally:
+            conn.commit()
+    return conn
+"""
+VALID.append(Case(_TUNE_IN_CURSOR_BLOCK.replace("@BEFORE@", "").replace("@MARK@", ""),
+                  note="a fresh connection; the try sits in the cursor's `with`, whose exit "
+                       "closes only the cursor"))
+INVALID += [
+    Case(_TUNE_ON_OBJECT.replace("@BEFORE@", "        self.record()")
+         .replace("@MARK@", "  # expect: PS103"),
+         note="look-alike: a method inserts on the connection after the commit; the "
+              "finally's commit throws that INSERT away",
+         unfixable=("a rollback or savepoint would also undo `SET lock_timeout TO 5000` "
+                    "(SET set earlier in this transaction), and the statements after it "
+                    "would run without it")),
+    Case(_TUNE_IN_CURSOR_BLOCK.replace(
+        "@BEFORE@", "        curs.execute(\"INSERT INTO opened (at) VALUES (now())\")")
+         .replace("@MARK@", "  # expect: PS103"),
+         note="look-alike: an INSERT in the same transaction before the try is lost",
+         unfixable=("a rollback or savepoint would also undo `SELECT set_config("
+                    "'lock_timeout', '5000', false)` (set_config() set earlier in this "
+                    "transaction), and the statements after it would run without it")),
+]

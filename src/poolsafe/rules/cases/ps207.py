@@ -5491,3 +5491,186 @@ VALID.append(Case(_HOOKED_JOB.replace("@BODY@", """\
     resp = requests.get(url, timeout=30)
     return resp.status_code, calls"""),
     note="look-alike: the job commits the hooked subclass's session before the HTTP call"))
+
+# A project method of the same object that commits (`self.commit()`, whose body is
+# `self.conn.commit()`) ends the transaction its caller holds on `self.conn`: a close()
+# that writes, commits through it, then waits for other threads' cursors holds nothing
+# during the wait (round 44, prec88).
+_SELF_COMMIT = """
+import sqlite3
+import time
+
+
+class Store:
+    def __init__(self, path):
+        self.conn = sqlite3.connect(path, check_same_thread=False)
+        self.log = sqlite3.connect(path + ".log", check_same_thread=False)
+        self.readers = []
+        self.busy = False
+
+    def commit(self):
+{commit}
+
+    def close(self):
+        self.conn.execute("UPDATE meta SET clean = 1")
+        self.commit()
+        for attempt in range(10):
+            if not self.readers:
+                break
+            time.sleep(0.1 * attempt){expect}
+        self.conn.close()
+"""
+VALID.append(Case(_SELF_COMMIT.format(commit="        self.conn.commit()", expect=""),
+                  note="the object's own commit() ends the UPDATE's transaction before "
+                       "the wait"))
+INVALID += [
+    Case(_SELF_COMMIT.format(commit="        if self.busy:\n            return\n"
+                                    "        self.conn.commit()",
+                             expect="  # expect: PS207"),
+         note="look-alike: the method commits only when no other commit runs; on the "
+              "other path the UPDATE stays uncommitted through the wait"),
+    Case(_SELF_COMMIT.format(commit="        self.log.commit()", expect="  # expect: PS207"),
+         note="look-alike: the method commits another connection of the object"),
+]
+
+# A project factory that returns an engine under `if url:` and a sqlite3 connection
+# under `if isinstance(path, str):`: a caller that passes only `url=` gets the engine,
+# whose statements each run in their own `with handle.begin()` (or engine-level
+# `execute()`), so a retry's sleep holds no transaction (round 44, prec88).
+_FACTORY_BRANCH = """
+import re
+import sqlite3
+import time
+
+import sqlalchemy
+
+
+def connect(path=None, url=None):
+    if url:
+        return sqlalchemy.create_engine(url)
+    if isinstance(path, str):
+        return sqlite3.connect(path)
+    return path
+
+
+def run_retrying(handle, sql, retries=5):
+    for attempt in range(retries):
+        try:
+            return handle.execute(sql)
+        except AttributeError:
+            with handle.begin() as conn:
+                return conn.execute(sqlalchemy.text(sql))
+        except Exception as e:
+            if not re.search("locked", str(e)):
+                raise
+            time.sleep(2 ** attempt)
+    raise RuntimeError("database stayed locked")
+
+
+def add_rows(target, rows):
+    handle = connect({args})
+    for row in rows:
+        run_retrying(handle, "INSERT INTO rows (v) VALUES (%d)" % row){expect}
+"""
+VALID.append(Case(_FACTORY_BRANCH.format(args="url=target", expect=""),
+                  note="only `url=` is passed: the factory returns the engine, never the "
+                       "sqlite3 connection"))
+INVALID += [
+    Case(_FACTORY_BRANCH.format(args="target", expect="  # expect: PS207"),
+         note="look-alike: the path is passed, the sqlite3 connection's INSERT opens a "
+              "transaction the next retry's sleep holds"),
+    Case(_FACTORY_BRANCH.format(args="path=target, url=None", expect="  # expect: PS207"),
+         note="look-alike: the path by keyword, `url=None`: the sqlite3 branch"),
+]
+
+# telepot's `Bot` (camelCase Bot API methods: `bot.sendMessage(chat_id, text)`) is a
+# chat-bot client: each call is an HTTPS round trip to api.telegram.org
+# (round 44, prec88).
+_TELEPOT = """
+import telepot
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://bot@db/bot", pool_pre_ping=True)
+Session = sessionmaker(bind=engine)
+bot = telepot.Bot("123:token")
+
+
+def on_chat_message(msg):
+    chat_id = msg["chat"]["id"]
+    session = Session()
+    try:
+        session.execute(text("DELETE FROM waiting WHERE chat = :c"), {{"c": chat_id}})
+        session.execute(text("INSERT INTO seen (chat) VALUES (:c)"), {{"c": chat_id}})
+{body}
+    finally:
+        session.close()
+"""
+VALID.append(Case(_TELEPOT.format(body="        session.commit()\n"
+                                       "        bot.sendMessage(chat_id, \"noted\")"),
+                  note="the reply is sent after the commit"))
+INVALID += [
+    Case(_TELEPOT.format(body="        bot.sendMessage(chat_id, \"noted\")  # expect: PS207\n"
+                              "        session.commit()"),
+         note="telepot's sendMessage while the DELETE/INSERT are uncommitted"),
+]
+
+# A transaction held on an object across its caller's calls: `hb.startup()` runs a
+# statement on `self.conn` and leaves its transaction open, the caller sleeps, and
+# only `hb.endup()` commits (round 44, prec88).
+_OBJECT_ACROSS_CALLS = """
+import time
+
+import psycopg2
+
+
+class Heartbeat:
+    def __init__(self, dsn):
+        self.conn = psycopg2.connect(dsn)
+        self.worker_id = None
+
+    def startup(self):
+        cur = self.conn.cursor()
+        cur.execute("SELECT id FROM workers WHERE name = 'collector' FOR UPDATE")
+        self.worker_id = cur.fetchone()[0]
+
+    def endup(self):
+        cur = self.conn.cursor()
+        cur.execute("UPDATE workers SET seen = now() WHERE id = %s", (self.worker_id,))
+        self.conn.commit()
+
+
+def beat(dsn, rounds):
+    hb = Heartbeat(dsn)
+    for _ in range(rounds):
+        hb.startup()
+{body}
+    hb.conn.close()
+"""
+VALID.append(Case(_OBJECT_ACROSS_CALLS.format(body="        hb.endup()\n"
+                                                   "        time.sleep(30)"),
+                  note="the object's endup() commits before the sleep"))
+INVALID += [
+    Case(_OBJECT_ACROSS_CALLS.format(body="        time.sleep(30)  # expect: PS207\n"
+                                          "        hb.endup()"),
+         note="startup() leaves the object's row lock open through the caller's sleep"),
+]
+
+# The same factory when the sqlite3 branch rebinds the parameter and the connection
+# is returned after the `if` (`handle = sqlite3.connect(handle)`, then `return
+# handle`): a caller passing only `url=` still gets the engine (round 44, prec88).
+_FACTORY_REBINDS = _FACTORY_BRANCH.replace('''    if isinstance(path, str):
+        return sqlite3.connect(path)
+    return path
+''', '''    if isinstance(path, str):
+        path = sqlite3.connect(path)
+    path.execute("PRAGMA foreign_keys = ON")
+    return path
+''')
+VALID.append(Case(_FACTORY_REBINDS.format(args="url=target", expect=""),
+                  note="only `url=` is passed: the sqlite3 connection is made only under a "
+                       "test of the path the call leaves None"))
+INVALID += [
+    Case(_FACTORY_REBINDS.format(args="target", expect="  # expect: PS207"),
+         note="look-alike: the path is passed, the factory returns the sqlite3 connection"),
+]
