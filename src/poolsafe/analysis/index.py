@@ -2295,6 +2295,13 @@ def _remember(key: frozenset[str], pattern: re.Pattern[bytes], words: Iterable[s
     return pattern
 
 
+def spelt_words() -> dict[re.Pattern[bytes], tuple[bytes, ...]]:
+    """Every pattern made here whose matches each spell one of a few words, with
+    those words (`source_matches` tests them first): a copy, for the cache, which
+    keeps them with the patterns it records (`poolsafe.scan.engine._broken`)."""
+    return dict(_PATTERN_WORDS)
+
+
 def source_matches(pattern: re.Pattern[bytes], data: bytes) -> bool:
     """`pattern.search(data)`, answered by substring tests alone (at C speed, where
     a regex beginning with a word boundary tries every position) when `data`
