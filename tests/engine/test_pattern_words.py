@@ -83,3 +83,18 @@ def test_the_entry_keeps_the_words_and_an_edit_gives_fresh_answers(
         assert set(entry["words"]) <= set(entry["matched"])
         for words in entry["words"].values():
             assert all(isinstance(w, str) and w for w in words)
+
+
+def test_a_pattern_marked_every_file_keeps_the_words_of_the_one_it_marks() -> None:
+    """`LazyIndex.unread_files_match` searches every file for a word pattern behind
+    `EVERY_FILE` (a regex comment: the same matches): the marked pattern has the
+    words too, and so has `argv_parse`'s `getopt|docopt`."""
+    from poolsafe.analysis.argv_parse import _ARGV_LIBRARIES
+    from poolsafe.analysis.index import EVERY_FILE, spelt_like, spelt_words, word_pattern
+
+    plain = word_pattern(["speed88_word"])
+    marked = spelt_like(re.compile(EVERY_FILE + plain.pattern, plain.flags), plain)
+    assert spelt_words()[marked] == (b"speed88_word",)
+    assert spelt_words()[_ARGV_LIBRARIES] == (b"docopt", b"getopt")
+    unspelt = re.compile(rb"speed88_(?:a|b)")
+    assert spelt_like(re.compile(EVERY_FILE + unspelt.pattern), unspelt) not in spelt_words()

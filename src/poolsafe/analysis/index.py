@@ -2295,6 +2295,15 @@ def _remember(key: frozenset[str], pattern: re.Pattern[bytes], words: Iterable[s
     return pattern
 
 
+def spelt_like(pattern: re.Pattern[bytes], like: re.Pattern[bytes]) -> re.Pattern[bytes]:
+    """`pattern`, which matches where `like` does (the same regex behind a regex
+    comment: `EVERY_FILE`), given the words of `like` if it has any."""
+    words = _PATTERN_WORDS.get(like)
+    if words is not None and pattern not in _PATTERN_WORDS:
+        _PATTERN_WORDS[pattern] = words
+    return pattern
+
+
 def spelt_words() -> dict[re.Pattern[bytes], tuple[bytes, ...]]:
     """Every pattern made here whose matches each spell one of a few words, with
     those words (`source_matches` tests them first): a copy, for the cache, which
