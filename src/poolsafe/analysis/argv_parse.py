@@ -34,14 +34,13 @@ with no `args` or with `args=sys.argv[1:]`; `cli.main(args=["sync"])` reads noth
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import cast
 
 import libcst as cst
 
 from poolsafe.analysis.cstutil import argument_for, children, dotted_name, iter_nodes
-from poolsafe.analysis.index import EVERY_FILE, ProjectIndex
+from poolsafe.analysis.index import EVERY_FILE, ProjectIndex, spelling
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.resolution import external_name
 from poolsafe.analysis.values import ClassRef, ExternalInstance, FunctionRef
@@ -53,7 +52,7 @@ ARGV_PARSES = frozenset({"parse_args", "parse_known_args", "parse_intermixed_arg
 
 #: a name can resolve to `getopt.*` or `docopt.docopt` only through a file that spells
 #: it (an import, a re-export): where none does, no call is resolved to find out
-_ARGV_LIBRARIES = re.compile(EVERY_FILE + rb"getopt|docopt")
+_ARGV_LIBRARIES = spelling(EVERY_FILE + rb"getopt|docopt", ["getopt", "docopt"])
 
 
 def parses_process_argv(index: ProjectIndex, func: FunctionInfo,

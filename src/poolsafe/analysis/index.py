@@ -2348,6 +2348,22 @@ def _remember(key: frozenset[str], pattern: re.Pattern[bytes], words: Iterable[s
     return pattern
 
 
+def spelt_like(pattern: re.Pattern[bytes], like: re.Pattern[bytes]) -> re.Pattern[bytes]:
+    """`pattern`, which matches where `like` does (the same regex behind a regex
+    comment: `EVERY_FILE`), given the words of `like` if it has any."""
+    words = _PATTERN_WORDS.get(like)
+    if words is not None and pattern not in _PATTERN_WORDS:
+        _PATTERN_WORDS[pattern] = words
+    return pattern
+
+
+def spelt_words() -> dict[re.Pattern[bytes], tuple[bytes, ...]]:
+    """Every pattern made here whose matches each spell one of a few words, with
+    those words (`source_matches` tests them first): a copy, for the cache, which
+    keeps them with the patterns it records (`poolsafe.scan.engine._broken`)."""
+    return dict(_PATTERN_WORDS)
+
+
 def source_matches(pattern: re.Pattern[bytes], data: bytes) -> bool:
     """`pattern.search(data)`, answered by substring tests alone (at C speed, where
     a regex beginning with a word boundary tries every position) when `data`

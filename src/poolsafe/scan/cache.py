@@ -299,8 +299,12 @@ def store_entry(directory: Path, key: str, entry: dict[str, Any]) -> None:
 
         from poolsafe.core.safe_write import write_atomic
 
-        # dumps, not dump: dump encodes chunk by chunk in Python, dumps in C
-        text = json.dumps({**entry, "format": FORMAT})
+        # dumps, not dump: dump encodes chunk by chunk in Python, dumps in C; without
+        # the spaces after separators (mlflow 3.18.0: 4.65 -> 4.47 MB, some 5 ms less
+        # to load) and without the check for cycles (an entry is lists, dicts and
+        # strings made by the engine, none holding itself): 27 -> 24 ms to encode
+        text = json.dumps({**entry, "format": FORMAT}, separators=(",", ":"),
+                          check_circular=False)
         # never through a link nor out of the project the cache belongs to
         write_atomic(directory / f"{key}.json", text.encode("utf-8"),
                      find_project_root(directory))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, spelt_words
 from poolsafe.analysis.module import ModuleInfo, ModulePath, collect_module
 from poolsafe.core.complexity import parse_refusal
 from poolsafe.core.discovery import SHEBANG_BYTES, SourceFile, is_script_name, python_shebang
@@ -32,6 +32,7 @@ from poolsafe.core.source import DecodedSource, SourceError, decode
 from poolsafe.fix.equivalence import comparisons_kept
 from poolsafe.fix.fixers.edits import parent_map, remember_parents
 from poolsafe.rules import RULES_BY_CODE, FileContext, Rule
+from poolsafe.scan.cache import pattern_key
 from poolsafe.scan.cancellation import raise_if_stopped
 from poolsafe.scan.lazy_index import LazyIndex
 from poolsafe.scan.options import MAX_FILE_BYTES, ScanOptions
@@ -680,4 +681,9 @@ class _Epoch:
             out.lookups.setdefault(name, looked_up)
         for key, matched in self.index.matched.items():
             out.matched.setdefault(key, matched)
+        if self.index.matched:
+            words = {pattern_key(p): w for p, w in spelt_words().items()}
+            for key in self.index.matched:
+                if key in words and key not in out.words:
+                    out.words[key] = [w.decode("utf-8") for w in words[key]]
         out.read_all = out.read_all or self.index.read_all

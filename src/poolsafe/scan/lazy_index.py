@@ -15,7 +15,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from poolsafe.analysis.index import EVERY_FILE, ProjectIndex, source_matches, word_pattern
+from poolsafe.analysis.index import (
+    EVERY_FILE,
+    ProjectIndex,
+    source_matches,
+    spelt_like,
+    word_pattern,
+)
 from poolsafe.analysis.module import ModuleInfo, ModulePath
 from poolsafe.analysis.pool_summary import (
     ImportKind,
@@ -605,8 +611,10 @@ class LazyIndex(ProjectIndex):
         memo: dict[bytes, re.Pattern[bytes]] = self.__dict__.setdefault("_marked_memo", {})
         marked = memo.get(pattern.pattern)
         if marked is None:
-            marked = memo[pattern.pattern] = re.compile(EVERY_FILE + pattern.pattern,
-                                                        pattern.flags)
+            # (the words of `pattern`, if it has any, are the marked one's: the cache
+            # tests a changed file for them before it searches it)
+            marked = memo[pattern.pattern] = spelt_like(
+                re.compile(EVERY_FILE + pattern.pattern, pattern.flags), pattern)
         return any(p not in self._selected for p in self._every_file_matching(marked))
 
     def _matches(self, pattern: re.Pattern[bytes], path: str) -> bool:

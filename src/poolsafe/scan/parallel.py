@@ -43,6 +43,9 @@ class CheckResults:
     lookups: dict[str, list[str]] = field(default_factory=dict)
     #: pattern key -> the selected files a project-wide fact read (`LazyIndex.matched`)
     matched: dict[str, list[str]] = field(default_factory=dict)
+    #: pattern key (of `matched`) -> the words every match of it spells, where the
+    #: analysis knows them (`analysis.index.spelt_words`), as text
+    words: dict[str, list[str]] = field(default_factory=dict)
     #: whether a fact read every selected module
     read_all: bool = False
     #: per index a check used (an epoch of `checking.check_selected`), the module
@@ -294,6 +297,8 @@ def check_all(items: Sequence[P], sizes: Sequence[int], jobs: int,
             merged.lookups.setdefault(name, files)
         for key, files in part.matched.items():
             merged.matched.setdefault(key, files)
+        for key, words in part.words.items():
+            merged.words.setdefault(key, words)
         merged.read_all = merged.read_all or part.read_all
         offset = len(merged.epochs)
         merged.epochs.extend(part.epochs)
