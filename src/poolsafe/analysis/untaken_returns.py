@@ -20,7 +20,7 @@ def may_leave_untaken(func: FunctionInfo, call: cst.Call) -> bool:
     """A cheap first test: `func` has a parameter with a falsy literal default, and
     `call` spreads no `*args` / `**kwargs`."""
     return not any(a.star for a in call.args) and any(
-        p.default is not None and _falsy_literal(p.default) for p in func.named_params())
+        p.default is not None and falsy_literal(p.default) for p in func.named_params())
 
 
 def untaken_return(func: FunctionInfo, node: cst.CSTNode, call: cst.Call) -> bool:
@@ -35,17 +35,17 @@ def untaken_return(func: FunctionInfo, node: cst.CSTNode, call: cst.Call) -> boo
     if any(a.star for a in call.args):
         return False
     defaults = {p.name.value: p.default for p in func.named_params()
-                if p.default is not None and _falsy_literal(p.default)}
+                if p.default is not None and falsy_literal(p.default)}
     if not defaults:
         return False
     positional = func.param_names()
     for guard in _guarding_ifs(func.node.body, node):
         tested = _tested_param(guard.test, defaults)
-        if tested is None or _rebinds(func, tested, guard.body):
+        if tested is None or rebinds(func, tested, guard.body):
             continue
         passed = argument_for(call, tested,
                               positional.index(tested) if tested in positional else None)
-        if passed is None or _falsy_literal(passed):
+        if passed is None or falsy_literal(passed):
             return True
     return False
 
@@ -103,7 +103,8 @@ def _tested_param(test: cst.BaseExpression,
     return None
 
 
-def _falsy_literal(expr: cst.BaseExpression) -> bool:
+def falsy_literal(expr: cst.BaseExpression) -> bool:
+    """`None`, `False`, an empty string or `0` written as a literal."""
     if isinstance(expr, cst.Name):
         return expr.value in ("None", "False")
     if isinstance(expr, cst.SimpleString):
@@ -111,10 +112,11 @@ def _falsy_literal(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Integer) and expr.value == "0"
 
 
-def _rebinds(func: FunctionInfo, name: str, inside: cst.CSTNode) -> bool:
-    """`func` (or a nested scope declaring it nonlocal) may bind `name` anew outside
-    `inside` (the guarded body, which runs only after the test has read it)."""
-    skipped = {id(n) for n in iter_nodes(inside, into_functions=True)}
+def rebinds(func: FunctionInfo, name: str, inside: cst.CSTNode | None = None) -> bool:
+    """`func` (or a nested scope declaring it nonlocal) may bind `name` anew, outside
+    `inside` when given (a guarded body, which runs only after its test has read it)."""
+    skipped = {id(n) for n in iter_nodes(inside, into_functions=True)} \
+        if inside is not None else set()
     for node in iter_nodes(func.node.body, into_functions=True):
         if id(node) in skipped:
             continue

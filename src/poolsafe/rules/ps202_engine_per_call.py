@@ -53,6 +53,7 @@ from poolsafe.analysis.resolution import (
     qual_match,
     string_prefix,
 )
+from poolsafe.analysis.untaken_returns import falsy_literal, rebinds
 from poolsafe.analysis.values import (
     ClassRef,
     Connection,
@@ -1205,7 +1206,7 @@ def _guarding_param(func: FunctionInfo, call: cst.Call) -> tuple[str, int | None
     positional = func.param_names()
     defaults: dict[str, int | None] = {}
     for p in (*params.posonly_params, *params.params, *params.kwonly_params):
-        if p.default is not None and _falsy_literal(p.default):
+        if p.default is not None and falsy_literal(p.default):
             name = p.name.value
             defaults[name] = positional.index(name) if name in positional else None
     if not defaults:
@@ -1213,17 +1214,9 @@ def _guarding_param(func: FunctionInfo, call: cst.Call) -> tuple[str, int | None
     for node in iter_nodes(func.node.body):
         if isinstance(node, cst.If) and (tested := _truth_tested(node.test)) in defaults \
                 and any(n is call for n in iter_nodes(node.body)) \
-                and not _rebinds(func, tested):
+                and not rebinds(func, tested):
             return tested, defaults[tested]
     return None
-
-
-def _falsy_literal(expr: cst.BaseExpression) -> bool:
-    if isinstance(expr, cst.Name):
-        return expr.value in ("None", "False")
-    if isinstance(expr, cst.SimpleString):
-        return expr.value in ('""', "''")
-    return isinstance(expr, cst.Integer) and expr.value == "0"
 
 
 def _truth_tested(test: cst.BaseExpression) -> str | None:
@@ -1239,25 +1232,6 @@ def _truth_tested(test: cst.BaseExpression) -> str | None:
     return None
 
 
-def _rebinds(func: FunctionInfo, name: str) -> bool:
-    """`func` (or a nested scope declaring it nonlocal) may bind `name` anew."""
-    for node in iter_nodes(func.node.body, into_functions=True):
-        targets: list[cst.BaseExpression] = []
-        if isinstance(node, cst.Assign):
-            targets = [t.target for t in node.targets]
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For,
-                               cst.CompFor)):
-            targets = [node.target]
-        elif isinstance(node, cst.AsName):
-            targets = [node.name]
-        elif isinstance(node, (cst.Nonlocal, cst.Global, cst.Del)):
-            return True
-        for target in targets:
-            if any(isinstance(n, cst.Name) and n.value == name for n in iter_nodes(target)):
-                return True
-    return False
-
-
 def _passes_guard(call: cst.Call, name: str, position: int | None) -> bool:
     """`call` may pass a true value for the parameter `name` (at `position`): it names
     it, passes that many positional arguments, or spreads `*args`/`**kwargs`; passing
@@ -1265,7 +1239,7 @@ def _passes_guard(call: cst.Call, name: str, position: int | None) -> bool:
     if any(a.star for a in call.args):
         return True
     value = argument_for(call, name, position)
-    return value is not None and not _falsy_literal(value)
+    return value is not None and not falsy_literal(value)
 
 
 def _up_to_def(parents: dict[int, cst.CSTNode], node: cst.CSTNode) -> Iterator[cst.CSTNode]:
