@@ -1243,6 +1243,18 @@ def _cursor_with(w: cst.With, resource: str) -> bool:
                and dotted_name(item.item.func) == f"{resource}.cursor" for item in w.items)
 
 
+def _psycopg_try(ctx: FileContext, func: FunctionInfo,
+                 handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                 resource: str) -> cst.Try | None:
+    """The `try` of `handler` when `resource` is a psycopg2 or psycopg connection, whose
+    failed COMMIT ends the transaction."""
+    kind = FunctionResources(ctx.index, func).kind(resource)
+    if kind is None or kind.key not in _COMMIT_ENDS_ABORTED:
+        return None
+    try_stmt = parent_map(ctx.module.tree).get(id(handler))
+    return try_stmt if isinstance(try_stmt, cst.Try) else None
+
+
 def _only_commits(ctx: FileContext, func: FunctionInfo,
                   handler: cst.ExceptHandler | cst.ExceptStarHandler, resource: str) -> bool:
     """The `try` whose error `handler` swallows does nothing but commit `resource`, a
@@ -1252,11 +1264,8 @@ def _only_commits(ctx: FileContext, func: FunctionInfo,
     COMMIT has ended the transaction (the server rolled it back; the connection is
     idle and the next statement runs), and a failed close comes after a commit, so
     there is no aborted transaction left to roll back."""
-    kind = FunctionResources(ctx.index, func).kind(resource)
-    if kind is None or kind.key not in _COMMIT_ENDS_ABORTED:
-        return False
-    try_stmt = parent_map(ctx.module.tree).get(id(handler))
-    if not isinstance(try_stmt, cst.Try):
+    try_stmt = _psycopg_try(ctx, func, handler, resource)
+    if try_stmt is None:
         return False
     return _commit_then_close(body_statements(try_stmt.body), resource, False) is True
 
@@ -1273,11 +1282,8 @@ def _errors_only_after_end(ctx: FileContext, func: FunctionInfo,
     connection nor what holds it (`open(path)`, `log.info(...)`). A statement run in
     the `try` itself (`self.cursor.execute(sql)`), a call handed the connection or its
     holder, or a callee that re-raises or catches only some errors keeps the finding."""
-    kind = FunctionResources(ctx.index, func).kind(resource)
-    if kind is None or kind.key not in _COMMIT_ENDS_ABORTED:
-        return False
-    try_stmt = parent_map(ctx.module.tree).get(id(handler))
-    if not isinstance(try_stmt, cst.Try):
+    try_stmt = _psycopg_try(ctx, func, handler, resource)
+    if try_stmt is None:
         return False
     root = resource.split(".", 1)[0]
     # what holds or reaches the connection: its root name (`self`), and the function's
