@@ -476,6 +476,9 @@ def _thread_start(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
         if target is None:
             return None
         return target, _DESCRIBED["add_job"], _first_element(keyword_arg(call, "args"))
+    if len(args) < 2 and keyword_arg(call, "target") is None \
+            and keyword_arg(call, "function") is None:
+        return None  # no function to run whatever the callee is: nothing resolved
     callee = index.evaluate(f, module, func)
     kind = _thread_class(index, callee)
     if kind is None and callee is None and isinstance(f, cst.Name) and func is not None:
@@ -1065,10 +1068,12 @@ def _is_executor(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | N
 
 def _unsafe_sync_to_async(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
                           call: cst.Call) -> bool:
+    sensitive = keyword_arg(call, "thread_sensitive")
+    if not isinstance(sensitive, cst.Name) or is_true(sensitive):
+        return False  # decided by the spelling: no call resolved (most calls of a module)
     callee = index.evaluate(call.func, module, func)
-    return (isinstance(callee, External) and qual_match(callee.qualname, SYNC_TO_ASYNC)
-            is not None and isinstance(keyword_arg(call, "thread_sensitive"), cst.Name)
-            and not is_true(keyword_arg(call, "thread_sensitive")))
+    return isinstance(callee, External) and qual_match(callee.qualname, SYNC_TO_ASYNC) \
+        is not None
 
 
 # -------------------------------------------------------------- the checks

@@ -1713,7 +1713,8 @@ class ProjectIndex:
         if cm is not None:
             return ManagedContext(cm.kind_key, _source(call), cm.transactional)
         conn = self.acquirer_of(func)
-        untaken = {id(ret) for ret in _returns(func) if untaken_return(func, ret, call)}
+        untaken = {id(ret) for ret in _returns(func) if untaken_return(func, ret, call)} \
+            if may_leave_untaken(func, call) else set()
         if conn is not None and not func.is_generator and may_leave_untaken(func, call) and all(
                 self._untaken_checkout(func, ret, call, untaken) for ret in _returns(func)
                 if ret.value is not None and self._acquired_by(ret, func) is not None):

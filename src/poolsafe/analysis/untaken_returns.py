@@ -10,9 +10,11 @@ reach.
 
 from __future__ import annotations
 
+import weakref
+
 import libcst as cst
 
-from poolsafe.analysis.cstutil import argument_for, iter_nodes
+from poolsafe.analysis.cstutil import argument_for, children, iter_nodes
 from poolsafe.analysis.module import FunctionInfo
 
 
@@ -39,7 +41,7 @@ def untaken_return(func: FunctionInfo, node: cst.CSTNode, call: cst.Call) -> boo
     if not defaults:
         return False
     positional = func.param_names()
-    for guard in _guarding_ifs(func.node.body, node):
+    for guard in _guarding_ifs(func, node):
         tested = _tested_param(guard.test, defaults)
         if tested is None or rebinds(func, tested, guard.body):
             continue
@@ -50,26 +52,36 @@ def untaken_return(func: FunctionInfo, node: cst.CSTNode, call: cst.Call) -> boo
     return False
 
 
-def _guarding_ifs(body: cst.CSTNode, target: cst.CSTNode) -> list[cst.If]:
-    """The `if` statements whose own body (not `else`) holds `target`, from the
-    outermost in; nested functions and classes are not entered."""
-    path: list[cst.If] = []
+#: per function, id(return or assignment in its own body) -> the `if` statements
+#: whose own body (not `else`) holds it, from the outermost in (one walk per function)
+_GUARDS: weakref.WeakKeyDictionary[FunctionInfo, dict[int, tuple[cst.If, ...]]] = (
+    weakref.WeakKeyDictionary())
 
-    def walk(node: cst.CSTNode) -> bool:
-        if node is target:
-            return True
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            return False
-        if isinstance(node, cst.If):
-            if walk(node.body):
-                path.insert(0, node)
-                return True
-            return node.orelse is not None and walk(node.orelse)
-        return any(walk(child) for child in node.children)
 
-    if not walk(body):
-        return []
-    return path
+def _guarding_ifs(func: FunctionInfo, target: cst.CSTNode) -> tuple[cst.If, ...]:
+    """The `if` statements of `func` whose own body (not `else`) holds `target` (a
+    return or an assignment), from the outermost in; nested functions and classes are
+    not entered."""
+    guards = _GUARDS.get(func)
+    if guards is None:
+        guards = _GUARDS[func] = {}
+        found = guards
+
+        def walk(node: cst.CSTNode, path: tuple[cst.If, ...]) -> None:
+            if isinstance(node, (cst.Return, cst.Assign)):
+                found[id(node)] = path
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                return
+            if isinstance(node, cst.If):
+                walk(node.body, (*path, node))
+                if node.orelse is not None:
+                    walk(node.orelse, path)
+                return
+            for child in children(node):
+                walk(child, path)
+
+        walk(func.node.body, ())
+    return guards.get(id(target), ())
 
 
 def _tested_param(test: cst.BaseExpression,
